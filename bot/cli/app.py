@@ -1,0 +1,142 @@
+"""The ``parrot`` command: ``run`` the bot, and administer it offline."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import discord
+import typer
+from rich.table import Table
+
+import bot
+from bot.cli import db, voices
+from bot.cli.common import console, fail, guarded, run, settings_from
+from bot.health import Level, run_checks
+from bot.settings import Settings
+
+app = typer.Typer(
+    help="Parrot: a Discord bot that speaks and sings in enrolled voices.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(db.app, name="db")
+app.add_typer(voices.app, name="voices")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"parrot {bot.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Data directory (default: PARROT_DATA or ./data).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Parrot's admin CLI. Settings come from PARROT_* variables and .env."""
+
+
+def configure_logging(level: str) -> None:
+    discord.utils.setup_logging(level=getattr(logging, level), root=True)
+
+
+@app.command("run")
+def run_bot(ctx: typer.Context) -> None:
+    """Run the bot until interrupted (Ctrl-C or SIGTERM stop it cleanly)."""
+    settings = settings_from(ctx)
+    token = guarded(settings.require_token)
+    configure_logging(settings.log_level)
+    run(lambda: _serve(settings, token))
+
+
+async def _serve(settings: Settings, token: str) -> None:
+    from bot.client import ParrotBot
+
+    parrot = ParrotBot(settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: asyncio.ensure_future(parrot.close()))
+    try:
+        async with parrot:
+            await parrot.start(token)
+    except discord.LoginFailure:
+        fail(
+            "Discord rejected DISCORD_TOKEN: reset the token in the developer portal "
+            "(Bot → Reset Token) and update it"
+        )
+    except discord.PrivilegedIntentsRequired:
+        fail(
+            "Discord refused a privileged intent: enable it for the bot in the developer "
+            "portal (Bot → Privileged Gateway Intents)"
+        )
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    guild: int | None = typer.Option(
+        None, help="Sync to one server only (instant); without it, globally (may take a while)."
+    ),
+) -> None:
+    """Register the slash commands with Discord. Run after an upgrade, not on every start."""
+    settings = settings_from(ctx)
+    token = guarded(settings.require_token)
+    commands = run(lambda: sync_commands(settings, token, guild))
+    where = f"server {guild}" if guild else "all servers"
+    console.print(f"Synced {len(commands)} command(s) to {where}: {', '.join(commands)}")
+
+
+async def sync_commands(settings: Settings, token: str, guild_id: int | None) -> list[str]:
+    """Log in over HTTP only (no gateway), load the extensions, and sync the command tree."""
+    from bot.client import ParrotBot
+
+    parrot = ParrotBot(settings)
+    async with parrot:
+        try:
+            await parrot.login(token)
+        except discord.LoginFailure:
+            fail("Discord rejected DISCORD_TOKEN: reset the token and update it")
+        if guild_id is None:
+            synced = await parrot.tree.sync()
+        else:
+            target = discord.Object(id=guild_id)
+            parrot.tree.copy_global_to(guild=target)
+            synced = await parrot.tree.sync(guild=target)
+    return [command.name for command in synced]
+
+
+@app.command()
+def doctor(ctx: typer.Context) -> None:
+    """Check ffmpeg, Opus, voice encryption, torch/CUDA, model files, database and disk."""
+    settings = settings_from(ctx)
+    results = run(lambda: run_checks(settings))
+    table = Table("check", "state", "detail", "what to do")
+    colours = {Level.OK: "green", Level.WARN: "yellow", Level.FAIL: "red"}
+    for result in results:
+        table.add_row(
+            result.name, f"[{colours[result.level]}]{result.level}[/]", result.detail, result.fix
+        )
+    console.print(table)
+    failures = [r.name for r in results if r.level is Level.FAIL]
+    if failures:
+        fail(f"{len(failures)} required check(s) failed: {', '.join(failures)}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""What every CLI command shares: settings, one-line failures, running coroutines, progress."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zipfile
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from bot.library import VoiceArchiveError, VoiceNameError
+from bot.settings import Settings, SettingsError, load_settings
+from bot.store import Store
+from bot.store.migrations import MigrationError
+from bot.store.models import Voice
+from bot.store.voices import VoiceNameTakenError
+
+T = TypeVar("T")
+
+console = Console()
+error_console = Console(stderr=True, soft_wrap=True)
+
+# Failures that are the operator's to fix: shown as one line, exit status 1.
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
+    SettingsError,
+    MigrationError,
+    VoiceArchiveError,
+    VoiceNameError,
+    VoiceNameTakenError,
+    FileNotFoundError,
+    PermissionError,
+    zipfile.BadZipFile,
+)
+
+
+class CliError(Exception):
+    """A failure to report as ``parrot: <message>`` with a non-zero exit."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def fail(message: str, exit_code: int = 1) -> NoReturn:
+    raise CliError(message, exit_code)
+
+
+def settings_from(ctx: typer.Context) -> Settings:
+    """Settings for this invocation, read once (``--data`` on the root command overrides)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, dict):
+        root.obj = {}
+    if "settings" not in root.obj:
+        overrides: dict[str, Any] = {}
+        if root.params.get("data_dir") is not None:
+            overrides["data_dir"] = root.params["data_dir"]
+        root.obj["settings"] = guarded(lambda: load_settings(**overrides))
+    settings: Settings = root.obj["settings"]
+    return settings
+
+
+def run(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine, turning expected failures into one line and exit status 1."""
+    try:
+        return asyncio.run(coroutine_factory())
+    except CliError as error:
+        error_console.print(f"parrot: {error}", markup=False, highlight=False)
+        raise typer.Exit(error.exit_code) from None
+    except EXPECTED_ERRORS as error:
+        error_console.print(f"parrot: {error}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
+def guarded(function: Callable[[], T]) -> T:
+    """Like :func:`run` for synchronous work (settings errors included)."""
+    try:
+        return function()
+    except CliError as error:
+        error_console.print(f"parrot: {error}", markup=False, highlight=False)
+        raise typer.Exit(error.exit_code) from None
+    except EXPECTED_ERRORS as error:
+        error_console.print(f"parrot: {error}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
+@contextlib.asynccontextmanager
+async def open_store(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Store]:
+    store = await Store.open(settings.database_path, migrate=migrate)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def resolve_voice(store: Store, reference: str) -> Voice:
+    """The one voice whose id or name is ``reference``, or a clear failure."""
+    matches = await store.voices.find(reference)
+    if not matches:
+        fail(f"no voice named or with id {reference!r} (see `parrot voices list`)")
+    if len(matches) > 1:
+        ids = ", ".join(f"{voice.id} (owner {voice.owner_id})" for voice in matches)
+        fail(f"{len(matches)} voices are named {reference!r}: use an id instead: {ids}")
+    return matches[0]
+
+
+@contextlib.contextmanager
+def byte_progress(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar fed by ``(done, total)`` callbacks, which may come from threads."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=error_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update

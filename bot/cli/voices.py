@@ -1,0 +1,156 @@
+"""``parrot voices``: look at, remove, export and import voices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from bot.cli.common import byte_progress, console, open_store, resolve_voice, run, settings_from
+from bot.library import VoiceLibrary
+
+app = typer.Typer(help="Manage enrolled voices.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_voices(
+    ctx: typer.Context,
+    owner: int | None = typer.Option(None, help="Only voices of this Discord user id."),
+    guild: int | None = typer.Option(None, help="Only voices enrolled in this server id."),
+) -> None:
+    """List voices with their owner, visibility and state."""
+    settings = settings_from(ctx)
+
+    async def body() -> None:
+        async with open_store(settings) as store:
+            voices = await store.voices.list(owner_id=owner, guild_id=guild)
+            sample_counts = {v.id: len(await store.voices.samples(v.id)) for v in voices}
+        if not voices:
+            console.print("No voices yet.")
+            return
+        table = Table("id", "name", "owner", "server", "visibility", "status", "samples", "created")
+        for voice in voices:
+            table.add_row(
+                voice.id,
+                voice.name,
+                str(voice.owner_id or "-"),
+                str(voice.guild_id or "-"),
+                voice.visibility,
+                voice.status,
+                str(sample_counts[voice.id]),
+                voice.created_at[:19],
+            )
+        console.print(table)
+
+    run(body)
+
+
+@app.command()
+def show(ctx: typer.Context, voice: str = typer.Argument(..., help="Voice name or id.")) -> None:
+    """Show one voice and its samples."""
+    settings = settings_from(ctx)
+
+    async def body() -> None:
+        async with open_store(settings) as store:
+            found = await resolve_voice(store, voice)
+            samples = await store.voices.samples(found.id)
+        for label, value in (
+            ("id", found.id),
+            ("name", found.name),
+            ("owner", found.owner_id),
+            ("server", found.guild_id),
+            ("visibility", found.visibility),
+            ("source", found.source),
+            ("status", found.status),
+            ("detail", found.status_detail),
+            ("tts model", found.tts_model),
+            ("conditionals", found.conditionals),
+            ("rvc model", found.rvc_model),
+            ("rvc index", found.rvc_index),
+            ("consent", found.consent_at),
+            ("created", found.created_at),
+        ):
+            console.print(f"{label:>13}: {value if value is not None else '-'}", markup=False)
+        total = sum(sample.duration_s for sample in samples)
+        console.print(f"{'samples':>13}: {len(samples)} ({total:.1f} s)")
+        for sample in samples:
+            console.print(
+                f"{'':>15}{sample.id}  {sample.duration_s:6.1f} s  {sample.original_name or ''}",
+                markup=False,
+            )
+
+    run(body)
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    voice: str = typer.Argument(..., help="Voice name or id."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a voice with all its samples and files."""
+    settings = settings_from(ctx)
+
+    async def body() -> None:
+        async with open_store(settings) as store:
+            found = await resolve_voice(store, voice)
+            if not yes and not typer.confirm(
+                f"Delete voice {found.name!r} ({found.id}) and all its files?"
+            ):
+                console.print("Nothing deleted.")
+                raise typer.Exit(1)
+            await VoiceLibrary(store, settings.data_dir).delete(found)
+        console.print(f"Deleted voice {found.name!r} ({found.id}).")
+
+    run(body)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    voice: str = typer.Argument(..., help="Voice name or id."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Zip file to write."),
+) -> None:
+    """Export a voice (metadata, samples, derived files) to a zip."""
+    settings = settings_from(ctx)
+
+    async def body() -> None:
+        async with open_store(settings) as store:
+            found = await resolve_voice(store, voice)
+            destination = output or Path(f"parrot-voice-{found.id}.zip")
+            with byte_progress(f"Exporting {found.name}") as progress:
+                await VoiceLibrary(store, settings.data_dir).export(found, destination, progress)
+        console.print(f"Exported {found.name!r} to {destination}.")
+
+    run(body)
+
+
+@app.command("import")
+def import_voice(
+    ctx: typer.Context,
+    archive: Path = typer.Argument(..., help="A zip made by `parrot voices export`."),
+    name: str | None = typer.Option(None, help="Name for the imported voice."),
+    owner: int | None = typer.Option(None, help="Discord user id to own the voice."),
+) -> None:
+    """Import a voice from an export zip, as a new voice."""
+    settings = settings_from(ctx)
+    if not archive.is_file():
+        raise_missing(archive)
+
+    async def body() -> None:
+        async with open_store(settings) as store:
+            with byte_progress(f"Importing {archive.name}") as progress:
+                voice = await VoiceLibrary(store, settings.data_dir).import_archive(
+                    archive, name=name, owner_id=owner, progress=progress
+                )
+        console.print(f"Imported {voice.name!r} as {voice.id} ({voice.status}).")
+
+    run(body)
+
+
+def raise_missing(path: Path) -> None:
+    from bot.cli.common import error_console
+
+    error_console.print(f"parrot: {path} does not exist or is not a file", markup=False)
+    raise typer.Exit(1)

@@ -1,0 +1,84 @@
+"""The discord.py Bot subclass: owns the store, the engine and the extensions."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.errors import ParrotCommandTree
+from bot.library import VoiceLibrary
+from bot.settings import Settings
+from bot.store import Store
+from engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: tuple[str, ...] = ("bot.exts.status",)
+INTERRUPTED_JOB_REASON = "Parrot restarted while this job was unfinished; please start it again."
+
+
+def default_intents() -> discord.Intents:
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.voice_states = True
+    return intents
+
+
+class ParrotBot(commands.Bot):
+    """Parrot. Slash commands only: no prefix commands, so no message-content intent."""
+
+    def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=default_intents(),
+            tree_cls=ParrotCommandTree,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.settings = settings
+        self.engine = engine or Engine(settings.engine_config())
+        self._store: Store | None = None
+        self._library: VoiceLibrary | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the store is opened in setup_hook; it is not open yet")
+        return self._store
+
+    @property
+    def library(self) -> VoiceLibrary:
+        if self._library is None:
+            raise RuntimeError("the voice library is created in setup_hook; it is not ready yet")
+        return self._library
+
+    async def setup_hook(self) -> None:
+        self._store = await Store.open(self.settings.database_path)
+        self._library = VoiceLibrary(self._store, self.settings.data_dir)
+        await self._library.sweep()
+        failed = await self._store.jobs.fail_interrupted(INTERRUPTED_JOB_REASON)
+        if failed:
+            log.warning("marked %d interrupted job(s) as failed", failed)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        log.info("loaded %d extension(s)", len(EXTENSIONS))
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s in %d server(s)", self.user, len(self.guilds))
+
+    async def close(self) -> None:
+        """Stop playback, log out, release the engine, close the database: in that order."""
+        for voice_client in list(self.voice_clients):
+            try:
+                await voice_client.disconnect(force=True)
+            except Exception:  # shutting down: note it and carry on closing the rest
+                log.exception("could not disconnect a voice client")
+        await super().close()
+        await self.engine.shutdown()
+        if self._store is not None:
+            await self._store.close()
+            self._store = None

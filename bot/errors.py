@@ -1,0 +1,75 @@
+"""Failures people see, and the one place that turns any failure into an ephemeral reply."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+
+log = logging.getLogger(__name__)
+
+
+class UserFacingError(Exception):
+    """An error whose message is written for the member who caused it."""
+
+
+def _permission_names(permissions: list[str]) -> str:
+    return ", ".join(
+        name.replace("_", " ").replace("guild", "server").title() for name in permissions
+    )
+
+
+def describe_app_command_error(error: app_commands.AppCommandError) -> str | None:
+    """A sentence for an expected failure, or None for a bug that needs logging."""
+    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(original, UserFacingError):
+        return str(original)
+    if isinstance(error, app_commands.MissingPermissions):
+        return f"You need the {_permission_names(error.missing_permissions)} permission for this."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        return (
+            f"I am missing the {_permission_names(error.missing_permissions)} permission here; "
+            "ask a server manager to grant it."
+        )
+    if isinstance(error, app_commands.MissingAnyRole | app_commands.MissingRole):
+        return "You don't have the role this command needs."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works in a server."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.TransformerError):
+        return f"{error.value!r} is not a valid value here."
+    if isinstance(error, app_commands.CheckFailure):
+        return str(error) or "You can't use this command here."
+    return None
+
+
+class ParrotCommandTree(app_commands.CommandTree):
+    """A command tree whose every failure ends as one ephemeral message."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        message = describe_app_command_error(error)
+        if message is None:
+            incident = secrets.token_hex(3)
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("command /%s failed (incident %s)", command, incident, exc_info=error)
+            message = (
+                f"Something went wrong on my side (incident `{incident}`). "
+                "The bot owner can find the details in the logs."
+            )
+        await send_ephemeral(interaction, message)
+
+
+async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
+    """Reply privately whether or not the interaction was already answered or deferred."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not deliver an error message for interaction %s", interaction.id)

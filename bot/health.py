@@ -1,0 +1,173 @@
+"""The checks behind ``parrot doctor``: is everything Parrot needs on this machine."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.migrations import latest_version
+from engine.device import DeviceUnavailableError, resolve_device
+from engine.models import TTS_MODELS, find_weights
+
+MIN_FREE_BYTES = 2 * 1024**3
+
+
+class Level(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "FAIL"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    level: Level
+    detail: str
+    fix: str = ""
+
+
+def check_ffmpeg() -> CheckResult:
+    path = shutil.which("ffmpeg")
+    if path is None:
+        return CheckResult("ffmpeg", Level.FAIL, "not found on PATH", "apt-get install ffmpeg")
+    try:
+        output = subprocess.run(
+            [path, "-version"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout
+    except (subprocess.SubprocessError, OSError) as error:
+        return CheckResult(
+            "ffmpeg", Level.FAIL, f"{path} does not run: {error}", "reinstall ffmpeg"
+        )
+    version = " ".join(output.split()[:3]) if output else path
+    return CheckResult("ffmpeg", Level.OK, version)
+
+
+def check_opus() -> CheckResult:
+    import discord.opus
+
+    try:
+        loaded = discord.opus._load_default()
+    except Exception as error:  # a broken library raises various OSErrors
+        return CheckResult("libopus", Level.FAIL, str(error), "apt-get install libopus0")
+    if not loaded:
+        return CheckResult("libopus", Level.FAIL, "libopus not found", "apt-get install libopus0")
+    return CheckResult("libopus", Level.OK, f"Opus {discord.opus._OpusStruct.get_opus_version()}")
+
+
+def check_module(module: str, name: str, why: str, fix: str) -> CheckResult:
+    try:
+        imported = importlib.import_module(module)
+    except Exception as error:
+        return CheckResult(name, Level.FAIL, f"cannot import {module}: {error} ({why})", fix)
+    version = getattr(imported, "__version__", "") or getattr(imported, "__VERSION__", "")
+    return CheckResult(name, Level.OK, f"{module} {version}".strip())
+
+
+def check_torch(settings: Settings) -> CheckResult:
+    try:
+        import torch
+    except Exception as error:
+        return CheckResult(
+            "torch",
+            Level.FAIL,
+            f"cannot import torch: {error}",
+            "re-run the set-up command from the README",
+        )
+    try:
+        device = resolve_device(settings.device)
+    except DeviceUnavailableError as error:
+        return CheckResult("torch", Level.FAIL, str(error), "set PARROT_DEVICE=auto or cpu")
+    cuda = (
+        f"CUDA {torch.version.cuda}, {torch.cuda.get_device_name(0)}"
+        if torch.cuda.is_available()
+        else "no CUDA GPU"
+    )
+    level = Level.OK if device != "cpu" else Level.WARN
+    fix = "" if device != "cpu" else "speech on CPU is slower than real time; a GPU is advised"
+    return CheckResult("torch", level, f"torch {torch.__version__}, {cuda}, using {device}", fix)
+
+
+def check_models(settings: Settings) -> CheckResult:
+    spec = TTS_MODELS[settings.tts_model]
+    folder = find_weights(settings.engine_config(), spec)
+    if folder is None:
+        where = (
+            f"{settings.models_dir / spec.key}" if settings.models_dir else "the Hugging Face cache"
+        )
+        return CheckResult(
+            "tts weights",
+            Level.WARN,
+            f"{spec.description} ({spec.repo_id}) is not in {where}",
+            f"download {spec.repo_id} while online, or copy its files to "
+            f"PARROT_MODELS_DIR/{spec.key}",
+        )
+    return CheckResult("tts weights", Level.OK, f"{spec.repo_id} at {folder}")
+
+
+async def check_database(settings: Settings) -> CheckResult:
+    if not settings.database_path.exists():
+        return CheckResult(
+            "database", Level.OK, f"{settings.database_path} will be created on first start"
+        )
+    try:
+        store = await Store.open(settings.database_path, migrate=False)
+    except Exception as error:
+        return CheckResult("database", Level.FAIL, str(error), "see `parrot db status`")
+    try:
+        problems = await store.db.integrity_check()
+        version = await store.db.schema_version()
+    finally:
+        await store.close()
+    if problems:
+        return CheckResult(
+            "database", Level.FAIL, "; ".join(problems[:3]), "restore a backup of parrot.db"
+        )
+    latest = latest_version()
+    if version < latest:
+        return CheckResult(
+            "database",
+            Level.WARN,
+            f"schema {version}, code expects {latest}",
+            "run `parrot db migrate` (the bot also does this on start)",
+        )
+    return CheckResult("database", Level.OK, f"schema {version}, integrity ok")
+
+
+def check_disk(settings: Settings) -> CheckResult:
+    target = settings.data_dir if settings.data_dir.exists() else settings.data_dir.parent
+    try:
+        free = shutil.disk_usage(target.resolve()).free
+    except OSError as error:
+        return CheckResult(
+            "disk", Level.FAIL, f"cannot read {target}: {error}", "check PARROT_DATA"
+        )
+    detail = f"{free / 1024**3:.1f} GiB free at {target.resolve()}"
+    if free < MIN_FREE_BYTES:
+        return CheckResult("disk", Level.WARN, detail, "free some space: covers need several GiB")
+    return CheckResult("disk", Level.OK, detail)
+
+
+async def run_checks(settings: Settings) -> list[CheckResult]:
+    results = [
+        check_ffmpeg(),
+        check_opus(),
+        check_module(
+            "nacl", "PyNaCl", "voice transport encryption", "pip install 'discord.py[voice]==2.7.1'"
+        ),
+        check_module(
+            "davey",
+            "davey",
+            "Discord's DAVE voice encryption, required since 2026-03",
+            "pip install 'discord.py[voice]==2.7.1'",
+        ),
+        check_torch(settings),
+        check_models(settings),
+        await check_database(settings),
+        check_disk(settings),
+    ]
+    return results

@@ -1,0 +1,160 @@
+"""Typed settings from the environment and ``.env``.
+
+Every Parrot setting is ``PARROT_<NAME>``; the bot token is plain ``DISCORD_TOKEN``
+because that is what every hosting guide calls it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine.config import EngineConfig, SeparationModel, TTSModel
+from engine.device import is_valid_device_name
+
+TOKEN_HELP = (
+    "DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications "
+    "(Bot → Reset Token) and put DISCORD_TOKEN=<token> in the environment or in .env "
+    "in the directory you start Parrot from"
+)
+
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class Settings(BaseSettings):
+    """All of Parrot's configuration, validated once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PARROT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "PARROT_DISCORD_TOKEN")
+    )
+    data_dir: Path = Field(
+        default=Path("data"), validation_alias=AliasChoices("PARROT_DATA", "PARROT_DATA_DIR")
+    )
+    device: str = "auto"
+    tts_model: TTSModel = TTSModel.ORIGINAL
+    separation_model: SeparationModel = SeparationModel.HTDEMUCS
+    models_dir: Path | None = None
+    """A local folder holding model weights; without it they come from the Hugging Face hub."""
+    references_dir: Path = Path("references")
+    torch_threads: Annotated[int, Field(ge=0, le=256)] = 0
+    log_level: str = "INFO"
+
+    # limits
+    max_upload_mb: PositiveFloat = 25.0
+    min_sample_seconds: PositiveFloat = 3.0
+    max_sample_seconds: PositiveFloat = 300.0
+    max_song_seconds: PositiveFloat = 480.0
+    max_text_chars: PositiveInt = 1000
+    queue_size: PositiveInt = 32
+    decode_timeout_seconds: PositiveFloat = 60.0
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not is_valid_device_name(value):
+            raise ValueError("expected auto, cpu, cuda, cuda:N or mps")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+    @field_validator("max_sample_seconds")
+    @classmethod
+    def _check_sample_bounds(cls, value: float, info: ValidationInfo) -> float:
+        minimum = info.data.get("min_sample_seconds")
+        if minimum is not None and value <= minimum:
+            raise ValueError("must be larger than PARROT_MIN_SAMPLE_SECONDS")
+        return value
+
+    # derived paths -----------------------------------------------------------------
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "parrot.db"
+
+    @property
+    def voices_dir(self) -> Path:
+        return self.data_dir / "voices"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.data_dir / "outputs"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    def require_token(self) -> str:
+        """The bot token, or a :class:`SettingsError` that says where to get one."""
+        if self.discord_token is None or not self.discord_token.get_secret_value().strip():
+            raise SettingsError(TOKEN_HELP)
+        return self.discord_token.get_secret_value().strip()
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(
+            data_dir=self.data_dir,
+            device=self.device,
+            tts_model=self.tts_model,
+            separation_model=self.separation_model,
+            models_dir=self.models_dir,
+            torch_threads=self.torch_threads,
+        )
+
+
+class SettingsError(Exception):
+    """Configuration that stops start-up; the message is one line for the owner."""
+
+
+def _env_name(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, AliasChoices):
+        return str(info.validation_alias.choices[0])
+    return f"PARROT_{field.upper()}"
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Condense pydantic's report into one line that names the variables to fix."""
+    parts = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "?"
+        value = item.get("input")
+        shown = f"={value!r}" if isinstance(value, str | int | float) else ""
+        parts.append(f"{_env_name(field)}{shown}: {item['msg']}")
+    return "invalid setting " + "; ".join(parts)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation failures into a one-line :class:`SettingsError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None

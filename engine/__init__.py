@@ -1,0 +1,1 @@
+"""The voice engine: audio, TTS, separation, conversion. Never imports discord or sqlite."""

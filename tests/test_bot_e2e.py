@@ -1,0 +1,76 @@
+"""The real discord.py client, logged in to the fake Discord, answering slash commands."""
+
+from __future__ import annotations
+
+import json
+
+from bot.client import ParrotBot
+from bot.settings import Settings
+from tests.conftest import started_bot
+from tests.fakediscord import FakeDiscord, FakeGuild
+
+EPHEMERAL = 64
+
+
+async def test_bot_logs_in_and_identifies(
+    running_bot: ParrotBot, fake_discord: FakeDiscord, guild: FakeGuild
+) -> None:
+    assert running_bot.user is not None
+    assert running_bot.user.id == fake_discord.application_id
+    assert running_bot.get_guild(guild.id) is not None
+    intents = fake_discord.identify_payload["intents"]
+    assert intents & (1 << 0)  # guilds
+    assert intents & (1 << 7)  # voice states
+    assert not intents & (1 << 15)  # no message content: Parrot is slash-only for now
+
+
+async def test_parrot_status_travels_through_discord_py(
+    running_bot: ParrotBot, fake_discord: FakeDiscord, guild: FakeGuild
+) -> None:
+    member = fake_discord.add_member(guild, "alice")
+    log = await fake_discord.slash(
+        guild, member, "parrot", [{"name": "status", "type": 1, "options": []}]
+    )
+    await fake_discord.wait_for(lambda: log.answered)
+
+    callback = log.callbacks[0]
+    assert callback["type"] == 4  # CHANNEL_MESSAGE_WITH_SOURCE
+    assert callback["data"]["flags"] & EPHEMERAL
+    fields = {f["name"]: f["value"] for f in callback["data"]["embeds"][0]["fields"]}
+    assert fields["Version"] == "0.1.0"
+    assert fields["Device"] == "cpu"
+    assert fields["Voices"] == "0 ready / 0 total"
+    assert fields["Engine"].startswith("idle")
+
+
+async def test_unknown_failure_becomes_an_ephemeral_incident(
+    running_bot: ParrotBot, fake_discord: FakeDiscord, guild: FakeGuild
+) -> None:
+    async def broken_status() -> None:
+        raise RuntimeError("boom")
+
+    running_bot.engine.status = broken_status  # type: ignore[method-assign]
+    member = fake_discord.add_member(guild, "bob")
+    log = await fake_discord.slash(
+        guild, member, "parrot", [{"name": "status", "type": 1, "options": []}]
+    )
+    await fake_discord.wait_for(lambda: log.answered)
+    data = log.callbacks[0]["data"]
+    assert data["flags"] & EPHEMERAL
+    assert "Something went wrong" in data["content"]
+    assert "boom" not in json.dumps(data)  # internals stay in the log
+
+
+async def test_close_releases_the_database(
+    fake_discord: FakeDiscord, guild: FakeGuild, settings: Settings
+) -> None:
+    async with started_bot(settings) as parrot:
+        store = parrot.store
+    assert parrot._store is None
+    # A closed aiosqlite connection refuses work: nothing keeps the process alive.
+    try:
+        await store.voices.count()
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("the store connection is still open after close()")
