@@ -10,13 +10,14 @@ from discord.ext import commands
 
 from bot.errors import ParrotCommandTree
 from bot.library import VoiceLibrary
+from bot.runtime import build_engine
 from bot.settings import Settings
 from bot.store import Store
 from engine.engine import Engine
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("bot.exts.status",)
+EXTENSIONS: tuple[str, ...] = ("bot.exts.status", "bot.exts.maintenance")
 INTERRUPTED_JOB_REASON = "Parrot restarted while this job was unfinished; please start it again."
 
 
@@ -40,7 +41,7 @@ class ParrotBot(commands.Bot):
             **options,
         )
         self.settings = settings
-        self.engine = engine or Engine(settings.engine_config())
+        self.engine = engine or build_engine(settings)
         self._store: Store | None = None
         self._library: VoiceLibrary | None = None
 

@@ -8,21 +8,25 @@ in between therefore leaves only unreferenced files, which :meth:`sweep` removes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import re
 import shutil
+import sqlite3
 import zipfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.store import Store
 from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
-from bot.store.voices import new_id
+from bot.store.voices import VoiceNameTakenError, new_id
+from engine.engine import Engine, SampleLimits
 from engine.files import atomic_path, atomic_writer, remove_stale_temporaries
+from engine.tts.profile import PreparedSample
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +238,7 @@ class VoiceLibrary:
 
         try:
             samples, files = await asyncio.to_thread(unpack)
-            async with self._store.db.transaction() as connection:
+            async with self.name_guard(voice_name), self._store.db.transaction() as connection:
                 await connection.execute(
                     "INSERT INTO voices (id, name, owner_id, guild_id, visibility, source, status,"
                     " tts_model, conditionals, rvc_model, rvc_index, consent_at)"
@@ -274,6 +278,17 @@ class VoiceLibrary:
         voice = await self._store.voices.get(voice_id)
         assert voice is not None
         return voice
+
+    @staticmethod
+    @contextlib.asynccontextmanager
+    async def name_guard(name: str) -> AsyncIterator[None]:
+        """Report the owner-and-name clash as :class:`VoiceNameTakenError`, like ``create``."""
+        try:
+            yield
+        except sqlite3.IntegrityError as error:
+            if "voices_owner_name" in str(error):
+                raise VoiceNameTakenError(f"a voice named {name!r} already exists") from None
+            raise
 
 
 def _read_manifest(archive_path: Path) -> dict[str, Any]:
@@ -333,3 +348,97 @@ def _extract(archive: zipfile.ZipFile, member: str, target: Path) -> None:
             if copied > limit:
                 raise VoiceArchiveError(f"{member} is larger than its header says")
             out.write(block)
+
+
+class VoiceEnroller:
+    """Enrolment as one unit: samples and conditionals on disk first, then the rows.
+
+    Used by the CLI and the Discord commands alike.
+    """
+
+    def __init__(
+        self, store: Store, library: VoiceLibrary, engine: Engine, limits: SampleLimits
+    ) -> None:
+        self._store = store
+        self._library = library
+        self._engine = engine
+        self._limits = limits
+
+    async def enroll(
+        self,
+        name: str,
+        sources: list[Path],
+        *,
+        owner_id: int | None,
+        guild_id: int | None,
+        visibility: Visibility,
+        source: VoiceSource,
+        consent_at: str | None = None,
+        on_stage: Callable[[str], None] | None = None,
+    ) -> tuple[Voice, list[PreparedSample]]:
+        name = check_voice_name(name)
+        if not sources:
+            raise ValueError("enrolment needs at least one audio sample")
+        await self._check_name_free(name, owner_id)
+        voice_id = new_id()
+        folder = self._library.folder(voice_id)
+        try:
+            prepared: list[PreparedSample] = []
+            for index, path in enumerate(sources, start=1):
+                if on_stage:
+                    on_stage(f"checking sample {index}/{len(sources)}")
+                sample_id = new_id()
+                prepared.append(
+                    await self._engine.prepare_sample(
+                        path, folder / "samples" / f"{sample_id}.wav", self._limits
+                    )
+                )
+            if on_stage:
+                on_stage("analysing the voice")
+            profile = await self._engine.build_profile(folder, prepared)
+            async with (
+                self._library.name_guard(name),
+                self._store.db.transaction() as connection,
+            ):
+                await connection.execute(
+                    "INSERT INTO voices (id, name, owner_id, guild_id, visibility, source,"
+                    " status, tts_model, conditionals, consent_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        voice_id,
+                        name,
+                        owner_id,
+                        guild_id,
+                        visibility,
+                        source,
+                        VoiceStatus.READY,
+                        profile.backend,
+                        self._library.relative(profile.conditionals),
+                        consent_at,
+                    ),
+                )
+                for sample, source_path in zip(prepared, sources, strict=True):
+                    await connection.execute(
+                        "INSERT INTO voice_samples (id, voice_id, path, original_name, sha256,"
+                        " duration_s, sample_rate) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            sample.path.stem,
+                            voice_id,
+                            self._library.relative(sample.path),
+                            source_path.name[:200],
+                            sample.sha256,
+                            sample.duration_s,
+                            sample.sample_rate,
+                        ),
+                    )
+        except BaseException:
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+            raise
+        voice = await self._store.voices.get(voice_id)
+        assert voice is not None
+        return voice, prepared
+
+    async def _check_name_free(self, name: str, owner_id: int | None) -> None:
+        for existing in await self._store.voices.find(name):
+            if existing.name.lower() == name.lower() and existing.owner_id == owner_id:
+                raise VoiceNameTakenError(f"a voice named {name!r} already exists")

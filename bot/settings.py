@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     max_text_chars: PositiveInt = 1000
     queue_size: PositiveInt = 32
     decode_timeout_seconds: PositiveFloat = 60.0
+    idle_unload_seconds: PositiveFloat = 900.0
+    """Models leave GPU memory after this long without work."""
 
     @field_validator("device")
     @classmethod

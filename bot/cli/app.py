@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 import bot
-from bot.cli import db, voices
+from bot.cli import db, models, speech, voices
 from bot.cli.common import console, fail, guarded, run, settings_from
 from bot.health import Level, run_checks
 from bot.settings import Settings
@@ -25,6 +25,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(voices.app, name="voices")
+app.add_typer(models.app, name="models")
+app.command("say")(speech.say)
 
 
 def _version(value: bool) -> None:
@@ -130,8 +132,8 @@ def doctor(ctx: typer.Context) -> None:
         )
     console.print(table)
     failures = [r.name for r in results if r.level is Level.FAIL]
-    if failures:
-        fail(f"{len(failures)} required check(s) failed: {', '.join(failures)}")
+    if failures:  # guarded: one line on stderr and exit 1, not a CliError traceback
+        guarded(lambda: fail(f"{len(failures)} required check(s) failed: {', '.join(failures)}"))
 
 
 def main() -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import zipfile
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,8 +19,13 @@ from bot.store import Store
 from bot.store.migrations import MigrationError
 from bot.store.models import Voice
 from bot.store.voices import VoiceNameTakenError
+from engine.audio import AudioRejectedError
+from engine.device import DeviceUnavailableError
+from engine.executor import EngineBusyError
+from engine.tts import InvalidSpeechParamsError
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 console = Console()
 error_console = Console(stderr=True, soft_wrap=True)
@@ -34,6 +40,10 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
     FileNotFoundError,
     PermissionError,
     zipfile.BadZipFile,
+    AudioRejectedError,
+    DeviceUnavailableError,
+    EngineBusyError,
+    InvalidSpeechParamsError,
 )
 
 
@@ -124,3 +134,13 @@ def byte_progress(description: str) -> Iterator[Callable[[int, int], None]]:
             progress.update(task, completed=done, total=total)
 
         yield update
+
+
+def reports_errors(function: Callable[P, T]) -> Callable[P, T]:
+    """Decorate a synchronous command so that expected failures print one line, exit 1."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        return guarded(lambda: function(*args, **kwargs))
+
+    return wrapper

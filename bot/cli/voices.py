@@ -8,7 +8,9 @@ import typer
 from rich.table import Table
 
 from bot.cli.common import byte_progress, console, open_store, resolve_voice, run, settings_from
-from bot.library import VoiceLibrary
+from bot.library import VoiceEnroller, VoiceLibrary
+from bot.runtime import build_engine, sample_limits
+from bot.store.models import Visibility, VoiceSource
 
 app = typer.Typer(help="Manage enrolled voices.", no_args_is_help=True)
 
@@ -154,3 +156,55 @@ def raise_missing(path: Path) -> None:
 
     error_console.print(f"parrot: {path} does not exist or is not a file", markup=False)
     raise typer.Exit(1)
+
+
+@app.command()
+def enroll(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Name of the new voice."),
+    samples: list[Path] = typer.Argument(..., help="One or more audio files of the voice."),
+    owner: int | None = typer.Option(None, help="Discord user id who owns the voice."),
+    guild: int | None = typer.Option(None, help="Discord server id the voice belongs to."),
+    visibility: Visibility | None = typer.Option(
+        None, help="private, guild or global (default: private with --owner, else global)."
+    ),
+) -> None:
+    """Enrol a voice from audio files (any common format, a few seconds to minutes each)."""
+    settings = settings_from(ctx)
+    for sample in samples:
+        if not sample.is_file():
+            raise_missing(sample)
+    chosen = visibility or (Visibility.PRIVATE if owner is not None else Visibility.GLOBAL)
+
+    async def body() -> None:
+        engine = build_engine(settings)
+        try:
+            async with open_store(settings) as store:
+                library = VoiceLibrary(store, settings.data_dir)
+                enroller = VoiceEnroller(store, library, engine, sample_limits(settings))
+                with console.status("Enrolling…") as status:
+                    voice, prepared = await enroller.enroll(
+                        name,
+                        samples,
+                        owner_id=owner,
+                        guild_id=guild,
+                        visibility=chosen,
+                        source=VoiceSource.CLI,
+                        consent_at=None,
+                        on_stage=lambda stage: status.update(f"Enrolling {name}: {stage}…"),
+                    )
+        finally:
+            await engine.shutdown()
+        total = sum(sample.duration_s for sample in prepared)
+        console.print(
+            f"Enrolled {voice.name!r} as {voice.id}: {len(prepared)} sample(s), {total:.1f} s."
+        )
+        for sample, source in zip(prepared, samples, strict=True):
+            notes = "; ".join(sample.quality.notes)
+            console.print(
+                f"  {source.name}: {sample.duration_s:.1f} s, quality "
+                f"{sample.quality.verdict}{' — ' + notes if notes else ''}",
+                markup=False,
+            )
+
+    run(body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.store.database import Database
+from bot.store.generations import GenerationRepository
 from bot.store.jobs import JobRepository
 from bot.store.voices import VoiceRepository
 
@@ -16,6 +17,7 @@ class Store:
         self.db = database
         self.voices = VoiceRepository(database)
         self.jobs = JobRepository(database)
+        self.generations = GenerationRepository(database)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Store:

@@ -44,7 +44,7 @@ class VoiceRepository:
                 (voice_id, name, owner_id, guild_id, visibility, source, status, consent_at),
             )
         except sqlite3.IntegrityError as error:
-            if "voices_owner_name" in str(error) or "UNIQUE" in str(error):
+            if "voices_owner_name" in str(error):  # not the primary key: a duplicate id
                 raise VoiceNameTakenError(f"a voice named {name!r} already exists") from None
             raise
         voice = await self.get(voice_id)

@@ -1,0 +1,26 @@
+"""Building the engine and its limits from the settings (shared by the bot and the CLI)."""
+
+from __future__ import annotations
+
+from bot.settings import Settings
+from engine.engine import Engine, SampleLimits
+
+UNLOAD_REQUEST = "run/unload-models.request"
+"""A file the CLI drops to ask the running bot to release its models."""
+
+
+def sample_limits(settings: Settings) -> SampleLimits:
+    return SampleLimits(
+        max_bytes=settings.max_upload_bytes,
+        min_seconds=settings.min_sample_seconds,
+        max_seconds=settings.max_sample_seconds,
+        decode_timeout=settings.decode_timeout_seconds,
+    )
+
+
+def build_engine(settings: Settings) -> Engine:
+    return Engine(
+        settings.engine_config(),
+        max_queued=settings.queue_size,
+        idle_unload_s=settings.idle_unload_seconds,
+    )

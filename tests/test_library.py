@@ -1,0 +1,547 @@
+"""Voices on disk and in the database together: export, import, delete, sweep, names."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import wave
+import zipfile
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.library import (
+    EXPORT_FORMAT,
+    EXPORT_VERSION,
+    MANIFEST_NAME,
+    VoiceArchiveError,
+    VoiceLibrary,
+    VoiceNameError,
+    check_voice_name,
+)
+from bot.store import Store
+from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
+from bot.store.voices import VoiceNameTakenError, new_id
+from engine.files import TEMP_PREFIX
+
+
+def fake_wav(seconds: float = 0.05, rate: int = 8000, seed: int = 0) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        frames = int(seconds * rate)
+        out.writeframes(bytes((seed + i) % 256 for i in range(frames * 2)))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+async def store(data_dir: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(data_dir / "parrot.db")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+def library(store: Store, data_dir: Path) -> VoiceLibrary:
+    return VoiceLibrary(store, data_dir)
+
+
+async def make_voice(
+    store: Store,
+    library: VoiceLibrary,
+    name: str = "Alice",
+    *,
+    owner_id: int | None = 100,
+    samples: int = 2,
+    conditionals: bool = False,
+) -> Voice:
+    voice = await store.voices.create(
+        name=name,
+        owner_id=owner_id,
+        guild_id=200,
+        visibility=Visibility.GUILD,
+        source=VoiceSource.UPLOAD,
+        consent_at="2026-02-03T04:05:06Z",
+    )
+    for index in range(samples):
+        sample_id = new_id()
+        path = library.folder(voice.id) / "samples" / f"{sample_id}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = fake_wav(seed=index)
+        path.write_bytes(data)
+        await store.voices.add_sample(
+            voice_id=voice.id,
+            path=library.relative(path),
+            original_name=f"take {index}.mp3",
+            sha256=hashlib.sha256(data).hexdigest(),
+            duration_s=0.05,
+            sample_rate=8000,
+            sample_id=sample_id,
+        )
+    if conditionals:
+        conds = library.folder(voice.id) / "conds.pt"
+        conds.write_bytes(b"conditionals for " + voice.id.encode())
+        await store.voices.set_conditionals(voice.id, library.relative(conds), "original")
+        await store.voices.set_status(voice.id, VoiceStatus.READY)
+    found = await store.voices.get(voice.id)
+    assert found is not None
+    return found
+
+
+def voice_folders(library: VoiceLibrary) -> set[str]:
+    if not library.voices_dir.exists():
+        return set()
+    return {p.name for p in library.voices_dir.iterdir()}
+
+
+def all_files(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def build_zip(path: Path, members: dict[str, bytes | str]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return path
+
+
+def manifest_for(samples: dict[str, bytes], **changes: Any) -> dict[str, Any]:
+    manifest: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "voice": {"name": "Crafted", "owner_id": 7, "guild_id": None, "visibility": "private"},
+        "samples": [
+            {
+                "file": member,
+                "original_name": "x.wav",
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "duration_s": 1.0,
+                "sample_rate": 8000,
+            }
+            for member, data in samples.items()
+        ],
+        "files": {},
+    }
+    manifest.update(changes)
+    return manifest
+
+
+def crafted_archive(
+    path: Path,
+    samples: dict[str, bytes],
+    *,
+    edit: Callable[[dict[str, Any]], None] | None = None,
+    extra: dict[str, bytes] | None = None,
+) -> Path:
+    manifest = manifest_for(samples)
+    if edit:
+        edit(manifest)
+    members: dict[str, bytes | str] = {MANIFEST_NAME: json.dumps(manifest)}
+    members.update(samples)
+    members.update(extra or {})
+    return build_zip(path, members)
+
+
+# names ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Alice", "Alice"),
+        ("  Bob  ", "Bob"),
+        ("Zoë", "Zoë"),
+        ("O'Brien", "O'Brien"),
+        ("dj-mix_2.0", "dj-mix_2.0"),
+        ("Mr. Smith Jr", "Mr. Smith Jr"),
+        ("_under", "_under"),
+        ("7", "7"),
+        ("x" * 32, "x" * 32),
+    ],
+)
+def test_check_voice_name_accepts(raw: str, expected: str) -> None:
+    assert check_voice_name(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   ",
+        "x" * 33,
+        "a/b",
+        "../etc",
+        "-dash",
+        ".hidden",
+        "two\nlines",
+        "tab\there",
+        "a:b",
+        "smile 🙂",
+        "<@123>",
+        "back\\slash",
+    ],
+)
+def test_check_voice_name_rejects(raw: str) -> None:
+    with pytest.raises(VoiceNameError, match="1 to 32 characters"):
+        check_voice_name(raw)
+
+
+# paths -------------------------------------------------------------------------------------
+def test_paths_stay_inside_the_data_dir(library: VoiceLibrary, data_dir: Path) -> None:
+    assert library.folder("abc") == data_dir / "voices" / "abc"
+    inside = library.path("voices/abc/samples/s.wav")
+    assert inside == (data_dir / "voices/abc/samples/s.wav").resolve()
+    assert library.relative(inside) == "voices/abc/samples/s.wav"
+    for outside in ("../outside.wav", "/etc/passwd", "voices/../../x"):
+        with pytest.raises(ValueError, match="outside the data directory"):
+            library.path(outside)
+
+
+# export / import --------------------------------------------------------------------------
+async def test_export_writes_a_complete_archive(
+    store: Store, library: VoiceLibrary, tmp_path: Path
+) -> None:
+    voice = await make_voice(store, library, conditionals=True)
+    progress: list[tuple[int, int]] = []
+    destination = tmp_path / "out" / "alice.zip"
+    assert await library.export(voice, destination, lambda d, t: progress.append((d, t))) == (
+        destination
+    )
+    assert [p.name for p in destination.parent.iterdir()] == ["alice.zip"]  # no temporaries
+
+    samples = await store.voices.samples(voice.id)
+    with zipfile.ZipFile(destination) as archive:
+        manifest = json.loads(archive.read(MANIFEST_NAME))
+        names = set(archive.namelist())
+        for entry in manifest["samples"]:
+            assert hashlib.sha256(archive.read(entry["file"])).hexdigest() == entry["sha256"]
+        assert archive.read("conditionals.pt") == b"conditionals for " + voice.id.encode()
+    assert manifest["format"] == EXPORT_FORMAT
+    assert manifest["version"] == EXPORT_VERSION
+    assert manifest["voice"]["name"] == "Alice"
+    assert manifest["voice"]["owner_id"] == 100
+    assert manifest["voice"]["visibility"] == "guild"
+    assert manifest["voice"]["tts_model"] == "original"
+    assert manifest["files"] == {"conditionals": "conditionals.pt"}
+    assert names == {MANIFEST_NAME, "conditionals.pt"} | {f"samples/{s.id}.wav" for s in samples}
+    assert [e["original_name"] for e in manifest["samples"]] == [s.original_name for s in samples]
+    assert progress and progress[-1][0] == progress[-1][1]
+
+
+async def test_export_with_missing_files_fails_cleanly(
+    store: Store, library: VoiceLibrary, tmp_path: Path
+) -> None:
+    voice = await make_voice(store, library)
+    next(iter((library.folder(voice.id) / "samples").iterdir())).unlink()
+    destination = tmp_path / "out" / "broken.zip"
+    with pytest.raises(FileNotFoundError, match="missing"):
+        await library.export(voice, destination)
+    assert not destination.exists()
+
+
+async def test_import_creates_a_new_pending_voice(
+    store: Store, library: VoiceLibrary, tmp_path: Path
+) -> None:
+    original = await make_voice(store, library)
+    archive = await library.export(original, tmp_path / "alice.zip")
+    progress: list[tuple[int, int]] = []
+
+    copy = await library.import_archive(
+        archive, name="Copy", progress=lambda d, t: progress.append((d, t))
+    )
+    assert copy.id != original.id
+    assert copy.name == "Copy"
+    assert copy.owner_id == original.owner_id
+    assert copy.guild_id == original.guild_id
+    assert copy.visibility is original.visibility
+    assert copy.source is VoiceSource.IMPORT
+    assert copy.status is VoiceStatus.PENDING
+    assert copy.conditionals is None
+    assert copy.tts_model is None
+    assert copy.consent_at == original.consent_at
+    assert progress and progress[-1][0] == progress[-1][1]
+
+    old_samples = await store.voices.samples(original.id)
+    new_samples = await store.voices.samples(copy.id)
+    assert len(new_samples) == 2
+    assert {s.sha256 for s in new_samples} == {s.sha256 for s in old_samples}
+    assert {s.original_name for s in new_samples} == {"take 0.mp3", "take 1.mp3"}
+    assert not {s.id for s in new_samples} & {s.id for s in old_samples}
+    for sample in new_samples:
+        assert sample.path == f"voices/{copy.id}/samples/{sample.id}.wav"
+        data = library.path(sample.path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == sample.sha256
+    assert await store.db.integrity_check() == []
+
+
+async def test_import_with_conditionals_is_ready(
+    store: Store, library: VoiceLibrary, tmp_path: Path
+) -> None:
+    original = await make_voice(store, library, conditionals=True)
+    archive = await library.export(original, tmp_path / "alice.zip")
+    copy = await library.import_archive(archive, name="Ready Copy", owner_id=555)
+    assert copy.status is VoiceStatus.READY
+    assert copy.owner_id == 555
+    assert copy.tts_model == "original"
+    assert copy.conditionals == f"voices/{copy.id}/conditionals.pt"
+    assert library.path(copy.conditionals).read_bytes() == (
+        b"conditionals for " + original.id.encode()
+    )
+
+
+async def test_import_keeps_the_exported_name_when_free(
+    store: Store, library: VoiceLibrary, tmp_path: Path
+) -> None:
+    original = await make_voice(store, library)
+    archive = await library.export(original, tmp_path / "alice.zip")
+    # Same owner and same name: refused as a name clash, leaving nothing behind.
+    folders = voice_folders(library)
+    with pytest.raises(VoiceNameTakenError):
+        await library.import_archive(archive)
+    assert voice_folders(library) == folders
+    assert await store.voices.count() == 1
+    # Another owner may hold the same name.
+    copy = await library.import_archive(archive, owner_id=999)
+    assert copy.name == "Alice"
+    assert copy.owner_id == 999
+
+
+async def test_import_rejects_a_bad_name(
+    store: Store, library: VoiceLibrary, tmp_path: Path
+) -> None:
+    original = await make_voice(store, library)
+    archive = await library.export(original, tmp_path / "alice.zip")
+    with pytest.raises(VoiceNameError):
+        await library.import_archive(archive, name="../../escape")
+    assert await store.voices.count() == 1
+
+
+async def test_export_import_round_trip_of_a_voice_without_samples(
+    store: Store, library: VoiceLibrary, tmp_path: Path
+) -> None:
+    original = await make_voice(store, library, samples=0)
+    archive = await library.export(original, tmp_path / "empty.zip")
+    copy = await library.import_archive(archive, name="Empty copy")
+    assert await store.voices.samples(copy.id) == []
+
+
+SAMPLE = fake_wav(seed=3)
+
+
+def _break_format(m: dict[str, Any]) -> None:
+    m["format"] = "something-else"
+
+
+def _break_version(m: dict[str, Any]) -> None:
+    m["version"] = 99
+
+
+def _missing_member(m: dict[str, Any]) -> None:
+    m["samples"][0]["file"] = "samples/not-there.wav"
+
+
+def _unknown_file_key(m: dict[str, Any]) -> None:
+    m["files"] = {"payload": "samples/a.wav"}
+
+
+def _sample_without_checksum(m: dict[str, Any]) -> None:
+    del m["samples"][0]["sha256"]
+
+
+def _sample_not_an_object(m: dict[str, Any]) -> None:
+    m["samples"] = ["samples/a.wav"]
+
+
+def _no_voice_section(m: dict[str, Any]) -> None:
+    del m["voice"]
+
+
+def _samples_not_a_list(m: dict[str, Any]) -> None:
+    m["samples"] = {"file": "samples/a.wav"}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_break_format, "wrong format marker"),
+        (_break_version, "version 99"),
+        (_missing_member, "not in the archive"),
+        (_unknown_file_key, "unknown files"),
+        (_sample_without_checksum, "lacks sha256"),
+        (_sample_not_an_object, "malformed"),
+        (_no_voice_section, "voice or samples"),
+        (_samples_not_a_list, "voice or samples"),
+    ],
+)
+async def test_import_rejects_bad_manifests(
+    store: Store,
+    library: VoiceLibrary,
+    tmp_path: Path,
+    edit: Callable[[dict[str, Any]], None],
+    message: str,
+) -> None:
+    archive = crafted_archive(tmp_path / "bad.zip", {"samples/a.wav": SAMPLE}, edit=edit)
+    with pytest.raises(VoiceArchiveError, match=message):
+        await library.import_archive(archive, name="Bad")
+    assert voice_folders(library) == set()
+    assert await store.voices.count() == 0
+
+
+async def test_crafted_archive_imports(store: Store, library: VoiceLibrary, tmp_path: Path) -> None:
+    """The crafting helper itself makes a valid archive (so the rejections above are real)."""
+    archive = crafted_archive(tmp_path / "good.zip", {"samples/a.wav": SAMPLE})
+    voice = await library.import_archive(archive)
+    assert voice.name == "Crafted"
+    assert voice.owner_id == 7
+    assert voice.visibility is Visibility.PRIVATE
+
+
+async def test_import_rejects_a_file_that_is_not_a_zip(
+    store: Store, library: VoiceLibrary, tmp_path: Path
+) -> None:
+    archive = tmp_path / "voice.zip"
+    archive.write_bytes(b"RIFF....WAVEfmt definitely not a zip")
+    with pytest.raises(VoiceArchiveError, match="not a zip"):
+        await library.import_archive(archive)
+    assert voice_folders(library) == set()
+
+
+async def test_import_rejects_a_zip_without_a_manifest(
+    store: Store, library: VoiceLibrary, tmp_path: Path
+) -> None:
+    archive = build_zip(tmp_path / "plain.zip", {"samples/a.wav": SAMPLE})
+    with pytest.raises(VoiceArchiveError, match=f"no {MANIFEST_NAME}"):
+        await library.import_archive(archive)
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2, 3]", '"a string"'])
+async def test_import_rejects_a_manifest_that_is_not_an_object(
+    store: Store, library: VoiceLibrary, tmp_path: Path, content: str
+) -> None:
+    archive = build_zip(tmp_path / "bad.zip", {MANIFEST_NAME: content})
+    with pytest.raises(VoiceArchiveError):
+        await library.import_archive(archive)
+
+
+async def test_checksum_mismatch_leaves_no_folder_and_no_rows(
+    store: Store, library: VoiceLibrary, tmp_path: Path
+) -> None:
+    existing = await make_voice(store, library)
+    before_files = all_files(library.voices_dir)
+
+    def corrupt(m: dict[str, Any]) -> None:
+        m["samples"][1]["sha256"] = "0" * 64
+
+    archive = crafted_archive(
+        tmp_path / "corrupt.zip",
+        {"samples/a.wav": SAMPLE, "samples/b.wav": fake_wav(seed=9)},
+        edit=corrupt,
+    )
+    with pytest.raises(VoiceArchiveError, match="checksum"):
+        await library.import_archive(archive, name="Corrupt")
+    assert voice_folders(library) == {existing.id}
+    assert all_files(library.voices_dir) == before_files
+    assert await store.voices.count() == 1
+    assert await store.db.fetch_value("SELECT COUNT(*) FROM voice_samples") == 2
+
+
+async def test_member_names_are_never_used_as_paths(
+    store: Store, library: VoiceLibrary, data_dir: Path, tmp_path: Path
+) -> None:
+    evil_sample = "../../../escaped-sample.wav"
+    evil_conds = "/tmp/../escaped-conds.pt"
+    conds_data = b"evil conditionals"
+
+    def point_at_evil(m: dict[str, Any]) -> None:
+        m["files"] = {"conditionals": evil_conds}
+        m["voice"]["tts_model"] = "original"
+
+    archive = crafted_archive(
+        tmp_path / "evil.zip",
+        {evil_sample: SAMPLE},
+        edit=point_at_evil,
+        extra={evil_conds: conds_data},
+    )
+    outside_before = all_files(tmp_path) - all_files(data_dir)
+
+    voice = await library.import_archive(archive, name="Evil")
+    # Every file the import wrote is inside data/voices/<new id>/.
+    outside_after = all_files(tmp_path) - all_files(data_dir)
+    assert outside_after == outside_before
+    folder = library.folder(voice.id).resolve()
+    written = {p.resolve() for p in all_files(data_dir)} - {
+        p.resolve() for p in data_dir.glob("parrot.db*")
+    }
+    assert written and all(p.is_relative_to(folder) for p in written)
+
+    (sample,) = await store.voices.samples(voice.id)
+    assert sample.path == f"voices/{voice.id}/samples/{sample.id}.wav"
+    assert library.path(sample.path).read_bytes() == SAMPLE
+    assert voice.conditionals == f"voices/{voice.id}/conditionals.pt"
+    assert library.path(voice.conditionals).read_bytes() == conds_data
+
+
+# delete ------------------------------------------------------------------------------------
+async def test_delete_removes_rows_then_files(store: Store, library: VoiceLibrary) -> None:
+    doomed = await make_voice(store, library, "Doomed", conditionals=True)
+    kept = await make_voice(store, library, "Kept")
+    await library.delete(doomed)
+    assert await store.voices.get(doomed.id) is None
+    assert await store.voices.samples(doomed.id) == []
+    assert not library.folder(doomed.id).exists()
+    assert library.folder(kept.id).is_dir()
+    assert len(await store.voices.samples(kept.id)) == 2
+
+
+async def test_delete_of_a_voice_without_a_folder(store: Store, library: VoiceLibrary) -> None:
+    voice = await make_voice(store, library, samples=0)
+    assert not library.folder(voice.id).exists()
+    await library.delete(voice)
+    assert await store.voices.count() == 0
+
+
+# sweep --------------------------------------------------------------------------------------
+async def test_sweep_removes_orphans_and_temporaries(
+    store: Store, library: VoiceLibrary, data_dir: Path
+) -> None:
+    known = await make_voice(store, library)
+    orphan = library.voices_dir / "deadbeefdeadbeef"
+    (orphan / "samples").mkdir(parents=True)
+    (orphan / "samples" / "s.wav").write_bytes(SAMPLE)
+    stray_file = library.voices_dir / "notes.txt"  # a file, not a voice folder: left alone
+    stray_file.write_text("hello")
+    temp_in_voice = library.folder(known.id) / f"{TEMP_PREFIX}abc.wav"
+    temp_in_voice.write_bytes(b"partial")
+    temp_in_cache = data_dir / "cache" / f"{TEMP_PREFIX}x.bin"
+    temp_in_cache.parent.mkdir(parents=True)
+    temp_in_cache.write_bytes(b"partial")
+    known_files = all_files(library.folder(known.id)) - {temp_in_voice}
+
+    report = await library.sweep()
+    assert report.orphan_folders == [orphan]
+    assert sorted(report.stale_temporaries) == sorted([temp_in_voice, temp_in_cache])
+    assert not orphan.exists()
+    assert not temp_in_voice.exists() and not temp_in_cache.exists()
+    assert stray_file.exists()
+    assert all_files(library.folder(known.id)) == known_files
+    assert (data_dir / "parrot.db").exists()
+    assert await store.voices.count() == 1
+
+    again = await library.sweep()
+    assert again.orphan_folders == [] and again.stale_temporaries == []
+
+
+async def test_sweep_of_an_empty_data_dir(library: VoiceLibrary) -> None:
+    report = await library.sweep()
+    assert report.orphan_folders == []
+    assert report.stale_temporaries == []
