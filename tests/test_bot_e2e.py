@@ -74,3 +74,20 @@ async def test_close_releases_the_database(
         pass
     else:
         raise AssertionError("the store connection is still open after close()")
+
+
+async def test_models_unload_request_is_honoured_by_the_running_bot(
+    running_bot: ParrotBot, settings: Settings
+) -> None:
+    import asyncio
+
+    from bot.runtime import UNLOAD_REQUEST
+
+    request = settings.data_dir / UNLOAD_REQUEST
+    request.parent.mkdir(parents=True, exist_ok=True)
+    request.write_text("unload\n")
+    for _ in range(100):
+        if not request.exists():
+            break
+        await asyncio.sleep(0.1)
+    assert not request.exists()

@@ -55,7 +55,7 @@ def write_character_tokenizer(path: Path) -> None:
     json.loads(path.read_text())  # fail early if the file is not JSON
 
 
-def _build(folder: Path) -> None:
+def _build(folder: Path, t3_layers: int = T3_LAYERS) -> None:
     import torch
     from chatterbox.models.s3gen import S3Gen
     from chatterbox.models.t3 import T3
@@ -69,7 +69,7 @@ def _build(folder: Path) -> None:
         save_file(state, str(folder / name))
 
     save(VoiceEncoder(), "ve.safetensors")
-    with shrunk_t3():
+    with shrunk_t3(t3_layers):
         save(T3(), "t3_cfg.safetensors")
     save(S3Gen(), "s3gen.safetensors")
     write_character_tokenizer(folder / "tokenizer.json")
@@ -81,3 +81,25 @@ def chatterbox_checkpoint() -> Path:
         "chatterbox-tts", "torch", "transformers", "tokenizers", extra=f"t3={T3_LAYERS}"
     )
     return build_once("chatterbox-random", key, _build)
+
+
+def write_full_size(folder: Path) -> None:
+    """A random checkpoint with the production T3 depth: loads without any patching."""
+    from chatterbox.models.t3.llama_configs import LLAMA_CONFIGS
+
+    _build(folder, t3_layers=LLAMA_CONFIGS["Llama_520M"]["num_hidden_layers"])
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Write a random-weight Chatterbox checkpoint of production size into "
+        "DIR/chatterbox, so that `PARROT_MODELS_DIR=DIR parrot say ...` runs without the hub "
+        "(the speech is noise: the weights are random)."
+    )
+    parser.add_argument("directory", type=Path)
+    target = parser.parse_args().directory / "chatterbox"
+    target.mkdir(parents=True, exist_ok=True)
+    write_full_size(target)
+    print(f"wrote a random Chatterbox checkpoint to {target}")
