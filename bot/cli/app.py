@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import warnings
 from pathlib import Path
 
 import discord
@@ -136,7 +138,16 @@ def doctor(ctx: typer.Context) -> None:
         guarded(lambda: fail(f"{len(failures)} required check(s) failed: {', '.join(failures)}"))
 
 
+def quiet_libraries() -> None:
+    """Hide upstream deprecation chatter and per-token progress bars from operators."""
+    os.environ.setdefault("TQDM_DISABLE", "1")  # chatterbox prints a bar per sentence
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
 def main() -> None:
+    quiet_libraries()
     app()
 
 

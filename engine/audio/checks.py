@@ -26,6 +26,7 @@ MIN_SNR_DB = 10.0  # below this the clip is mostly steady noise (white noise rea
 
 GOOD_SNR_DB = 25.0
 FAIR_SNR_DB = 15.0
+AUDIBLE_NOISE_DB = -45.0  # quietest frames above this: the background is audible
 GOOD_SPEECH_S = 8.0
 FAIR_SPEECH_S = 3.0
 QUIET_PEAK_DB = -20.0
@@ -45,6 +46,8 @@ class QualityReport:
     verdict: str  # "good" | "fair" | "poor"
     notes: list[str] = field(default_factory=list)
     longest_clip_run_s: float = 0.0
+    quietest_db: float = FLOOR_DB
+    """Level of the quietest 5 % of 20 ms frames: the background between words."""
 
 
 def _db(value: float | np.ndarray, *, power: bool) -> np.ndarray:
@@ -80,11 +83,13 @@ def _verdict(snr_db: float, speech_s: float) -> str:
     return "poor"
 
 
-def _notes(peak_db: float, snr_db: float, speech_s: float, clipped: float) -> list[str]:
+def _notes(
+    peak_db: float, snr_db: float, speech_s: float, clipped: float, quietest_db: float
+) -> list[str]:
     notes: list[str] = []
     if peak_db < QUIET_PEAK_DB:
         notes.append("The recording is quiet: record closer to the mic.")
-    if snr_db < GOOD_SNR_DB:
+    if snr_db < GOOD_SNR_DB and quietest_db > AUDIBLE_NOISE_DB:
         notes.append("Background noise is audible: record in a quieter room, closer to the mic.")
     if clipped > NOTE_CLIPPED_FRACTION:
         notes.append("Some peaks are clipped: lower the input volume or move back a little.")
@@ -107,6 +112,7 @@ def assess(audio: Audio) -> QualityReport:
 
     levels = frame_levels(audio)
     gated = levels[levels > ACTIVE_GATE_DB]
+    quietest_db = float(np.percentile(levels, 5)) if levels.size else FLOOR_DB
     if gated.size == 0:
         speech_s, snr_db = 0.0, 0.0
     else:
@@ -125,8 +131,9 @@ def assess(audio: Audio) -> QualityReport:
         clipped_fraction=clipped_fraction,
         snr_db=snr_db,
         verdict=_verdict(snr_db, speech_s),
-        notes=_notes(peak_db, snr_db, speech_s, clipped_fraction),
+        notes=_notes(peak_db, snr_db, speech_s, clipped_fraction, quietest_db),
         longest_clip_run_s=longest_run_s,
+        quietest_db=quietest_db,
     )
 
 

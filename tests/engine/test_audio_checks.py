@@ -132,3 +132,8 @@ def test_prepare_voice_sample_rejections(
             getattr(audio_files, attribute), max_bytes=LIMIT_BYTES, min_seconds=3, max_seconds=30
         )
     assert caught.value.reason is reason
+
+
+def test_clean_speech_gets_no_noise_advice(speech_audio: Audio) -> None:
+    report = check_voice_sample(speech_audio, min_seconds=1, max_seconds=30)
+    assert not any("quieter room" in note for note in report.notes)

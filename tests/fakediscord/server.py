@@ -72,6 +72,8 @@ class InteractionLog:
     followups: list[dict[str, Any]] = field(default_factory=list)
     edits: list[dict[str, Any]] = field(default_factory=list)
     files: list[tuple[str, bytes]] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    """Message objects the fake returned (reply, follow-ups): click their components."""
 
     @property
     def answered(self) -> bool:
@@ -305,6 +307,49 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return log
 
+    async def click(
+        self,
+        guild: FakeGuild,
+        user_payload: dict[str, Any],
+        message: dict[str, Any],
+        custom_id: str,
+        *,
+        component_type: int = 2,
+        values: list[str] | None = None,
+    ) -> InteractionLog:
+        """Press a button (or pick from a select) on a message the bot sent."""
+        user_id = int(user_payload["id"])
+        token = secrets.token_urlsafe(24)
+        member_payload = dict(guild.members[user_id])
+        member_payload["permissions"] = str(self.member_permissions(guild, user_id))
+        data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
+        if values is not None:
+            data["values"] = values
+        payload = {
+            "id": str(snowflake()),
+            "application_id": str(self.application_id),
+            "type": 3,
+            "token": token,
+            "version": 1,
+            "guild_id": str(guild.id),
+            "channel_id": message["channel_id"],
+            "channel": guild.text_channel,
+            "member": member_payload,
+            "message": message,
+            "data": data,
+            "app_permissions": str(self.member_permissions(guild, self.application_id)),
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(guild.id)},
+            "context": 0,
+            "attachment_size_limit": DEFAULT_ATTACHMENT_LIMIT,
+        }
+        log = InteractionLog(int(payload["id"]), token, payload)
+        self.interactions[token] = log
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return log
+
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
         """Wait until ``predicate()`` holds; it is re-checked after every request."""
         async with asyncio.timeout(timeout), self._changed:
@@ -426,6 +471,7 @@ class FakeDiscord:
         data = body.get("data") or {}
         flags = int(data.get("flags") or 0)
         response_message = self._message_for(log, data, files)
+        log.sent.append(response_message)
         return 200, {
             "interaction": {
                 "id": str(log.id),
@@ -445,7 +491,9 @@ class FakeDiscord:
             return 404, {"message": "Unknown Webhook", "code": 10015}
         log.followups.append(body or {})
         log.files += files
-        return 200, self._message_for(log, body or {}, files)
+        sent = self._message_for(log, body or {}, files)
+        log.sent.append(sent)
+        return 200, sent
 
     def _attachments_for(self, files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
         return [self.add_attachment(name, data, None) for name, data in files]
