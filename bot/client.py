@@ -13,28 +13,41 @@ from bot.library import VoiceLibrary
 from bot.runtime import build_engine
 from bot.settings import Settings
 from bot.store import Store
+from bot.voice.players import PlayerRegistry
 from engine.engine import Engine
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("bot.exts.status", "bot.exts.maintenance")
+EXTENSIONS: tuple[str, ...] = (
+    "bot.exts.status",
+    "bot.exts.maintenance",
+    "bot.exts.voices",
+    "bot.exts.speech",
+    "bot.exts.autoread",
+    "bot.exts.settings",
+    "bot.exts.detect",
+)
 INTERRUPTED_JOB_REASON = "Parrot restarted while this job was unfinished; please start it again."
 
 
-def default_intents() -> discord.Intents:
+def default_intents(*, read_messages: bool = True) -> discord.Intents:
+    """Guilds and voice states; message content (privileged) only for auto-reading."""
     intents = discord.Intents.none()
     intents.guilds = True
     intents.voice_states = True
+    if read_messages:
+        intents.guild_messages = True
+        intents.message_content = True
     return intents
 
 
 class ParrotBot(commands.Bot):
-    """Parrot. Slash commands only: no prefix commands, so no message-content intent."""
+    """Parrot. Slash commands only; messages are read only for ``/autoread``."""
 
     def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=default_intents(),
+            intents=default_intents(read_messages=settings.read_messages),
             tree_cls=ParrotCommandTree,
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
@@ -44,6 +57,7 @@ class ParrotBot(commands.Bot):
         self.engine = engine or build_engine(settings)
         self._store: Store | None = None
         self._library: VoiceLibrary | None = None
+        self.players = PlayerRegistry(self.engine, max_queue=settings.max_queue_per_guild)
 
     @property
     def store(self) -> Store:
@@ -73,6 +87,7 @@ class ParrotBot(commands.Bot):
 
     async def close(self) -> None:
         """Stop playback, log out, release the engine, close the database: in that order."""
+        await self.players.close()
         for voice_client in list(self.voice_clients):
             try:
                 await voice_client.disconnect(force=True)

@@ -21,11 +21,57 @@ def _permission_names(permissions: list[str]) -> str:
     )
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", "`")) else text + "."
+
+
+def describe_failure(error: BaseException) -> str | None:
+    """A sentence for a failure people can act on (ours or the engine's), else None."""
+    from bot.library import VoiceNameError
+    from bot.store.voices import VoiceNameTakenError
+    from bot.voice.player import NotInVoiceError, QueueFullError
+    from engine.audio.errors import AudioRejectedError
+    from engine.executor import EngineBusyError, JobCancelledError
+    from engine.tts.errors import ModelNotDownloadedError, VoiceNotEnrolledError
+    from engine.tts.params import InvalidSpeechParamsError
+
+    if isinstance(error, UserFacingError):
+        return str(error)
+    if isinstance(error, AudioRejectedError):
+        return _sentence(f"That audio can't be used: {error.message}")
+    if isinstance(error, EngineBusyError):
+        return "The voice engine is busy right now; please try again in a minute."
+    if isinstance(error, ModelNotDownloadedError):
+        return (
+            "The voice model is not downloaded on this bot yet; ask the bot owner to run "
+            "`parrot models download`."
+        )
+    if isinstance(error, VoiceNotEnrolledError):
+        return "That voice is not ready for the current model; enrol it again."
+    if isinstance(error, JobCancelledError):
+        return "That was cancelled."
+    if isinstance(
+        error,
+        InvalidSpeechParamsError
+        | VoiceNameError
+        | VoiceNameTakenError
+        | QueueFullError
+        | NotInVoiceError,
+    ):
+        return _sentence(str(error))
+    return None
+
+
 def describe_app_command_error(error: app_commands.AppCommandError) -> str | None:
     """A sentence for an expected failure, or None for a bug that needs logging."""
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-    if isinstance(original, UserFacingError):
-        return str(original)
+    described = describe_failure(original)
+    if described is not None:
+        return described
     if isinstance(error, app_commands.MissingPermissions):
         return f"You need the {_permission_names(error.missing_permissions)} permission for this."
     if isinstance(error, app_commands.BotMissingPermissions):

@@ -27,6 +27,7 @@ from bot.store.voices import VoiceNameTakenError, new_id
 from engine.engine import Engine, SampleLimits
 from engine.files import atomic_path, atomic_writer, remove_stale_temporaries
 from engine.tts.profile import PreparedSample
+from engine.voices import load_prepared_sample
 
 log = logging.getLogger(__name__)
 
@@ -375,11 +376,13 @@ class VoiceEnroller:
         source: VoiceSource,
         consent_at: str | None = None,
         on_stage: Callable[[str], None] | None = None,
+        original_names: list[str] | None = None,
     ) -> tuple[Voice, list[PreparedSample]]:
         name = check_voice_name(name)
         if not sources:
             raise ValueError("enrolment needs at least one audio sample")
         await self._check_name_free(name, owner_id)
+        shown_names = original_names or [path.name for path in sources]
         voice_id = new_id()
         folder = self._library.folder(voice_id)
         try:
@@ -417,7 +420,7 @@ class VoiceEnroller:
                         consent_at,
                     ),
                 )
-                for sample, source_path in zip(prepared, sources, strict=True):
+                for sample, shown_name in zip(prepared, shown_names, strict=True):
                     await connection.execute(
                         "INSERT INTO voice_samples (id, voice_id, path, original_name, sha256,"
                         " duration_s, sample_rate) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -425,7 +428,7 @@ class VoiceEnroller:
                             sample.path.stem,
                             voice_id,
                             self._library.relative(sample.path),
-                            source_path.name[:200],
+                            shown_name[:200],
                             sample.sha256,
                             sample.duration_s,
                             sample.sample_rate,
@@ -437,6 +440,55 @@ class VoiceEnroller:
         voice = await self._store.voices.get(voice_id)
         assert voice is not None
         return voice, prepared
+
+    async def add_sample(
+        self, voice: Voice, source: Path, *, original_name: str | None
+    ) -> tuple[Voice, PreparedSample]:
+        """Check and store one more sample, then rebuild the voice from all of them.
+
+        The new conditionals replace the old file atomically; the sample's row is added
+        only once they are written, and a failure removes the new sample file.
+        """
+        folder = self._library.folder(voice.id)
+        sample_id = new_id()
+        target = folder / "samples" / f"{sample_id}.wav"
+        try:
+            prepared = await self._engine.prepare_sample(source, target, self._limits)
+            existing = [
+                await asyncio.to_thread(load_prepared_sample, self._library.path(sample.path))
+                for sample in await self._store.voices.samples(voice.id)
+            ]
+            profile = await self._engine.build_profile(folder, [*existing, prepared])
+            async with self._store.db.transaction() as connection:
+                await connection.execute(
+                    "INSERT INTO voice_samples (id, voice_id, path, original_name, sha256,"
+                    " duration_s, sample_rate) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        sample_id,
+                        voice.id,
+                        self._library.relative(target),
+                        (original_name or source.name)[:200],
+                        prepared.sha256,
+                        prepared.duration_s,
+                        prepared.sample_rate,
+                    ),
+                )
+                await connection.execute(
+                    "UPDATE voices SET conditionals = ?, tts_model = ?, status = ?,"
+                    " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                    (
+                        self._library.relative(profile.conditionals),
+                        profile.backend,
+                        VoiceStatus.READY,
+                        voice.id,
+                    ),
+                )
+        except BaseException:
+            await asyncio.to_thread(target.unlink, True)
+            raise
+        updated = await self._store.voices.get(voice.id)
+        assert updated is not None
+        return updated, prepared
 
     async def _check_name_free(self, name: str, owner_id: int | None) -> None:
         for existing in await self._store.voices.find(name):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.settings import Settings
 from engine.engine import Engine, SampleLimits
+from engine.tts.params import SpeechParams
 
 UNLOAD_REQUEST = "run/unload-models.request"
 """A file the CLI drops to ask the running bot to release its models."""
@@ -23,4 +24,13 @@ def build_engine(settings: Settings) -> Engine:
         settings.engine_config(),
         max_queued=settings.queue_size,
         idle_unload_s=settings.idle_unload_seconds,
+    )
+
+
+def speech_params(settings: Settings, **overrides: object) -> SpeechParams:
+    """The owner's speed/quality knobs for live speech, plus per-request overrides."""
+    return SpeechParams(
+        decoder_steps=settings.speech_decoder_steps,
+        max_tokens_per_chunk=settings.speech_max_tokens,
+        **overrides,  # type: ignore[arg-type]
     )

@@ -69,6 +69,21 @@ class Settings(BaseSettings):
     decode_timeout_seconds: PositiveFloat = 60.0
     idle_unload_seconds: PositiveFloat = 900.0
     """Models leave GPU memory after this long without work."""
+    max_queue_per_guild: PositiveInt = 10
+    """Utterances waiting in one server's speech queue before /say is refused."""
+    say_cooldown_seconds: Annotated[float, Field(ge=0)] = 2.0
+    """Per member and server, between two /say commands."""
+    max_voices_per_member: PositiveInt = 10
+    max_samples_per_voice: PositiveInt = 10
+    voice_connect_timeout_seconds: PositiveFloat = 20.0
+
+    # speech
+    read_messages: bool = True
+    """Auto-reading a text channel needs Discord's privileged Message Content intent."""
+    speech_decoder_steps: Annotated[int, Field(ge=1, le=50)] | None = None
+    """S3Gen flow-matching steps (fewer is faster, rougher); None keeps the model's default."""
+    speech_max_tokens: Annotated[int, Field(ge=1, le=1000)] | None = None
+    """Cap on speech tokens per sentence; None derives a generous cap from the text."""
 
     @field_validator("device")
     @classmethod

@@ -307,6 +307,12 @@ class Engine:
             )
         )
 
+    async def check_model_available(self) -> None:
+        """Fail fast (ModelNotDownloadedError) when speech could not load its model."""
+        await self._started()
+        assert self._backend is not None
+        await asyncio.to_thread(self._backend.check_available)
+
     # state -------------------------------------------------------------------------------------
     async def status(self) -> EngineStatus:
         executor = await self._started()

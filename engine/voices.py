@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from engine.audio import Audio, QualityReport, concatenate, write_wav
+from engine.audio import Audio, QualityReport, assess, concatenate, write_wav
 from engine.tts.profile import REFERENCE_NAME, PreparedSample, file_sha256
 
 MAX_REFERENCE_SECONDS = 30.0
@@ -20,6 +20,12 @@ def store_prepared_sample(audio: Audio, report: QualityReport, destination: Path
     return PreparedSample(
         destination, audio.duration, audio.sample_rate, file_sha256(destination), report
     )
+
+
+def load_prepared_sample(path: Path) -> PreparedSample:
+    """A stored, already normalised sample measured again (to rank it in the reference)."""
+    audio = _read(path)
+    return PreparedSample(path, audio.duration, audio.sample_rate, file_sha256(path), assess(audio))
 
 
 def _read(path: Path) -> Audio:

@@ -21,7 +21,16 @@ async def test_bot_logs_in_and_identifies(
     intents = fake_discord.identify_payload["intents"]
     assert intents & (1 << 0)  # guilds
     assert intents & (1 << 7)  # voice states
-    assert not intents & (1 << 15)  # no message content: Parrot is slash-only for now
+    assert intents & (1 << 15)  # message content: /autoread reads a text channel aloud
+    assert not intents & (1 << 1)  # no member list: Parrot never needs it
+
+
+async def test_reading_messages_can_be_turned_off(
+    fake_discord: FakeDiscord, guild: FakeGuild, settings: Settings
+) -> None:
+    quiet = settings.model_copy(update={"read_messages": False})
+    async with started_bot(quiet):
+        assert not fake_discord.identify_payload["intents"] & (1 << 15)
 
 
 async def test_parrot_status_travels_through_discord_py(

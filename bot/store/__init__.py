@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.store.database import Database
 from bot.store.generations import GenerationRepository
 from bot.store.jobs import JobRepository
+from bot.store.settings import SettingsRepository
 from bot.store.voices import VoiceRepository
 
 
@@ -18,6 +19,7 @@ class Store:
         self.voices = VoiceRepository(database)
         self.jobs = JobRepository(database)
         self.generations = GenerationRepository(database)
+        self.settings = SettingsRepository(database)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Store:

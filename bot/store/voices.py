@@ -79,6 +79,40 @@ class VoiceRepository:
         )
         return [Voice.from_row(row) for row in rows]
 
+    async def usable(
+        self, *, guild_id: int, user_id: int, include_guild_private: bool = False
+    ) -> list[Voice]:
+        """Ready voices a member may speak with here: theirs, the server's shared ones, presets.
+
+        ``include_guild_private`` adds other members' private voices enrolled in this server
+        (server managers may use those).
+        """
+        private_clause = "OR guild_id = :guild" if include_guild_private else ""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM voices WHERE status = 'ready' AND ("
+            " owner_id = :user OR visibility = 'global'"
+            f" OR (visibility = 'guild' AND guild_id = :guild) {private_clause})"
+            " ORDER BY owner_id = :user DESC, name COLLATE NOCASE",
+            {"user": user_id, "guild": guild_id},
+        )
+        return [Voice.from_row(row) for row in rows]
+
+    async def rename(self, voice_id: str, name: str) -> None:
+        try:
+            await self._db.execute(
+                f"UPDATE voices SET name = ?, updated_at = {_NOW} WHERE id = ?", (name, voice_id)
+            )
+        except sqlite3.IntegrityError as error:
+            if "voices_owner_name" in str(error):
+                raise VoiceNameTakenError(f"a voice named {name!r} already exists") from None
+            raise
+
+    async def set_visibility(self, voice_id: str, visibility: Visibility) -> None:
+        await self._db.execute(
+            f"UPDATE voices SET visibility = ?, updated_at = {_NOW} WHERE id = ?",
+            (visibility, voice_id),
+        )
+
     async def count(self, *, status: VoiceStatus | None = None) -> int:
         if status is None:
             return int(await self._db.fetch_value("SELECT COUNT(*) FROM voices"))

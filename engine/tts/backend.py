@@ -19,6 +19,9 @@ class TTSBackend(Protocol):
     @property
     def loaded(self) -> bool: ...
 
+    def check_available(self) -> None:
+        """Raise ModelNotDownloadedError at once when the weights are not on this machine."""
+
     def load(self) -> None:
         """Load weights onto the device; raises ModelNotDownloadedError when absent."""
 

@@ -69,6 +69,10 @@ class ChatterboxBackend:
             )
         return folder
 
+    def check_available(self) -> None:
+        if self._model is None:
+            self.weights_folder()
+
     def load(self) -> None:
         if self._model is not None:
             return

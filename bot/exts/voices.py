@@ -1,0 +1,267 @@
+"""``/voice …``: enrol voices from attachments and manage them."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.attachments import check_audio_attachment, download_attachment
+from bot.checks import guild_member, parrot_of, require_speaker_role
+from bot.errors import UserFacingError
+from bot.library import VoiceEnroller, check_voice_name
+from bot.runtime import sample_limits
+from bot.store.models import Visibility, Voice, VoiceSource
+from bot.views import ConfirmView
+from bot.voice_lookup import (
+    actor_of,
+    label,
+    manageable_voice,
+    usable_voice,
+    visible_voices,
+    voice_choices,
+)
+from engine.tts.profile import PreparedSample
+
+if TYPE_CHECKING:
+    from bot.client import ParrotBot
+
+VOICE_HELP = "A voice: start typing its name"
+
+
+def _quality_line(sample: PreparedSample) -> str:
+    report = sample.quality
+    line = (
+        f"{sample.duration_s:.1f} s of audio ({report.speech_s:.1f} s of speech), "
+        f"quality **{report.verdict}** (signal-to-noise {report.snr_db:.0f} dB)"
+    )
+    if report.notes:
+        line += "\n" + "\n".join(f"• {note}" for note in report.notes[:3])
+    return line
+
+
+async def _voice_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    return await voice_choices(parrot_of(interaction).store, actor_of(interaction), current)
+
+
+async def _manageable_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    store = parrot_of(interaction).store
+    return await voice_choices(store, actor_of(interaction), current, manageable=True)
+
+
+class VoicesCog(commands.Cog):
+    voice = app_commands.Group(
+        name="voice", description="Enrol and manage cloned voices", guild_only=True
+    )
+
+    def __init__(self, parrot_bot: ParrotBot) -> None:
+        self.bot = parrot_bot
+        settings = parrot_bot.settings
+        self.enroller = VoiceEnroller(
+            parrot_bot.store, parrot_bot.library, parrot_bot.engine, sample_limits(settings)
+        )
+        self.uploads = settings.data_dir / "tmp" / "uploads"
+
+    async def _download(self, attachment: discord.Attachment) -> Path:
+        return await download_attachment(
+            attachment, self.uploads, max_bytes=self.bot.settings.max_upload_bytes
+        )
+
+    # enrolment ---------------------------------------------------------------------------
+    @voice.command(name="enroll", description="Clone a voice from an audio clip")
+    @app_commands.describe(
+        name="What to call the voice (1-32 letters, digits, spaces, . ' - _)",
+        sample="A clip of the voice speaking: 10-60 s of clear speech works best",
+        consent="This is my own voice, or its owner agreed to let me clone it",
+        shared="Let everyone in this server use it (default: only you)",
+    )
+    async def enroll(
+        self,
+        interaction: discord.Interaction,
+        name: app_commands.Range[str, 1, 32],
+        sample: discord.Attachment,
+        consent: bool,
+        shared: bool = False,
+    ) -> None:
+        member = guild_member(interaction)
+        await require_speaker_role(self.bot, member, interaction.permissions)
+        if not consent:
+            raise UserFacingError(
+                "I only clone your own voice, or a voice whose owner agreed to it. "
+                "Set `consent` to True if that is the case."
+            )
+        name = check_voice_name(name)
+        owned = await self.bot.store.voices.list(owner_id=member.id)
+        limit = self.bot.settings.max_voices_per_member
+        if len(owned) >= limit:
+            raise UserFacingError(
+                f"You already have {len(owned)} voices (the limit is {limit}); "
+                "delete one with `/voice delete` first."
+            )
+        check_audio_attachment(sample, max_bytes=self.bot.settings.max_upload_bytes)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        path = await self._download(sample)
+        try:
+            voice, prepared = await self.enroller.enroll(
+                name,
+                [path],
+                owner_id=member.id,
+                guild_id=member.guild.id,
+                visibility=Visibility.GUILD if shared else Visibility.PRIVATE,
+                source=VoiceSource.UPLOAD,
+                consent_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                original_names=[sample.filename],
+            )
+        finally:
+            await asyncio.to_thread(path.unlink, True)
+        who = "everyone in this server" if shared else "only you (and server managers)"
+        await interaction.followup.send(
+            f"Enrolled **{voice.name}**, usable by {who}.\n{_quality_line(prepared[0])}\n"
+            "Add more clips with `/voice add-sample` to make it sound closer.",
+            ephemeral=True,
+        )
+
+    @voice.command(name="add-sample", description="Add another clip to one of your voices")
+    @app_commands.describe(voice=VOICE_HELP, sample="Another clip of the same voice")
+    @app_commands.autocomplete(voice=_manageable_autocomplete)
+    async def add_sample(
+        self, interaction: discord.Interaction, voice: str, sample: discord.Attachment
+    ) -> None:
+        target = await manageable_voice(self.bot.store, voice, actor_of(interaction))
+        samples = await self.bot.store.voices.samples(target.id)
+        limit = self.bot.settings.max_samples_per_voice
+        if len(samples) >= limit:
+            raise UserFacingError(f"**{target.name}** already has {limit} samples, the most.")
+        check_audio_attachment(sample, max_bytes=self.bot.settings.max_upload_bytes)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        path = await self._download(sample)
+        try:
+            updated, prepared = await self.enroller.add_sample(
+                target, path, original_name=sample.filename
+            )
+        finally:
+            await asyncio.to_thread(path.unlink, True)
+        await interaction.followup.send(
+            f"Added a sample to **{updated.name}** ({len(samples) + 1} in all).\n"
+            f"{_quality_line(prepared)}",
+            ephemeral=True,
+        )
+
+    # looking -----------------------------------------------------------------------------
+    @voice.command(name="list", description="The voices you can use here")
+    async def list_voices(self, interaction: discord.Interaction) -> None:
+        actor = actor_of(interaction)
+        voices = await visible_voices(self.bot.store, actor)
+        if not voices:
+            await interaction.response.send_message(
+                "No voices yet: enrol yours with `/voice enroll`.", ephemeral=True
+            )
+            return
+        lines = [f"• {discord.utils.escape_markdown(label(v, actor))}" for v in voices[:50]]
+        embed = discord.Embed(title="Voices you can use", description="\n".join(lines))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @voice.command(name="info", description="Details of a voice")
+    @app_commands.describe(voice=VOICE_HELP)
+    @app_commands.autocomplete(voice=_voice_autocomplete)
+    async def info(self, interaction: discord.Interaction, voice: str) -> None:
+        actor = actor_of(interaction)
+        target = await usable_voice(self.bot.store, voice, actor)
+        samples = await self.bot.store.voices.samples(target.id)
+        embed = discord.Embed(title=target.name)
+        owner = "preset" if target.owner_id is None else f"<@{target.owner_id}>"
+        embed.add_field(name="Owner", value=owner)
+        embed.add_field(name="Shared", value=_visibility_text(target))
+        embed.add_field(name="Status", value=str(target.status))
+        total = sum(s.duration_s for s in samples)
+        embed.add_field(name="Samples", value=f"{len(samples)} ({total:.0f} s)")
+        embed.add_field(name="Singing model", value="RVC" if target.rvc_model else "none")
+        embed.add_field(name="Created", value=target.created_at[:10])
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    # changing ----------------------------------------------------------------------------
+    @voice.command(name="rename", description="Rename one of your voices")
+    @app_commands.describe(voice=VOICE_HELP, new_name="The new name")
+    @app_commands.autocomplete(voice=_manageable_autocomplete)
+    async def rename(
+        self,
+        interaction: discord.Interaction,
+        voice: str,
+        new_name: app_commands.Range[str, 1, 32],
+    ) -> None:
+        target = await manageable_voice(self.bot.store, voice, actor_of(interaction))
+        name = check_voice_name(new_name)
+        await self.bot.store.voices.rename(target.id, name)
+        await interaction.response.send_message(
+            f"Renamed **{target.name}** to **{name}**.", ephemeral=True
+        )
+
+    @voice.command(name="share", description="Share a voice with this server, or make it private")
+    @app_commands.describe(voice=VOICE_HELP, shared="True: everyone here may use it")
+    @app_commands.autocomplete(voice=_manageable_autocomplete)
+    async def share(self, interaction: discord.Interaction, voice: str, shared: bool) -> None:
+        actor = actor_of(interaction)
+        target = await manageable_voice(self.bot.store, voice, actor)
+        if target.guild_id != actor.guild_id:
+            raise UserFacingError(
+                f"**{target.name}** was enrolled in another server; share it from there."
+            )
+        visibility = Visibility.GUILD if shared else Visibility.PRIVATE
+        await self.bot.store.voices.set_visibility(target.id, visibility)
+        text = "everyone in this server can use it" if shared else "it is private again"
+        await interaction.response.send_message(f"**{target.name}**: {text}.", ephemeral=True)
+
+    @voice.command(name="default", description="The voice Parrot uses for you in this server")
+    @app_commands.describe(voice=VOICE_HELP)
+    @app_commands.autocomplete(voice=_voice_autocomplete)
+    async def default(self, interaction: discord.Interaction, voice: str) -> None:
+        actor = actor_of(interaction)
+        target = await usable_voice(self.bot.store, voice, actor)
+        await self.bot.store.settings.set_member_voice(actor.guild_id, actor.user_id, target.id)
+        await interaction.response.send_message(
+            f"Your voice in this server is now **{target.name}**.", ephemeral=True
+        )
+
+    @voice.command(name="delete", description="Delete a voice and every file of it")
+    @app_commands.describe(voice=VOICE_HELP)
+    @app_commands.autocomplete(voice=_manageable_autocomplete)
+    async def delete(self, interaction: discord.Interaction, voice: str) -> None:
+        target = await manageable_voice(self.bot.store, voice, actor_of(interaction))
+        view = ConfirmView(interaction.user.id, confirm_label="Delete")
+        await interaction.response.send_message(
+            f"Delete **{target.name}** with all its samples? This cannot be undone.",
+            view=view,
+            ephemeral=True,
+        )
+        await view.wait()
+        if not view.confirmed:
+            await interaction.followup.send(f"Kept **{target.name}**.", ephemeral=True)
+            return
+        current = await self.bot.store.voices.get(target.id)
+        if current is not None:
+            await self.bot.library.delete(current)
+        await interaction.followup.send(f"Deleted **{target.name}**.", ephemeral=True)
+
+
+def _visibility_text(voice: Voice) -> str:
+    return {
+        Visibility.PRIVATE: "private",
+        Visibility.GUILD: "with its server",
+        Visibility.GLOBAL: "every server (preset)",
+    }[voice.visibility]
+
+
+async def setup(parrot_bot: commands.Bot) -> None:
+    uploads = parrot_bot.settings.data_dir / "tmp" / "uploads"  # type: ignore[attr-defined]
+    await asyncio.to_thread(shutil.rmtree, uploads, True)  # leftovers of a crash
+    await parrot_bot.add_cog(VoicesCog(parrot_bot))  # type: ignore[arg-type]

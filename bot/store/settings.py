@@ -1,0 +1,88 @@
+"""SQL for per-server and per-member options."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, fields
+
+from bot.store.database import Database
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """A server's options; a server that never changed anything gets these defaults."""
+
+    guild_id: int
+    default_voice_id: str | None = None
+    announce_names: bool = False
+    max_text_chars: int = 300
+    required_role_id: int | None = None
+    idle_timeout_s: int = 300
+    autoread_channel_id: int | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> GuildSettings:
+        return cls(
+            guild_id=row["guild_id"],
+            default_voice_id=row["default_voice_id"],
+            announce_names=bool(row["announce_names"]),
+            max_text_chars=int(row["max_text_chars"]),
+            required_role_id=row["required_role_id"],
+            idle_timeout_s=int(row["idle_timeout_s"]),
+            autoread_channel_id=row["autoread_channel_id"],
+        )
+
+
+GUILD_OPTIONS = frozenset(f.name for f in fields(GuildSettings)) - {"guild_id"}
+
+
+class SettingsRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def guild(self, guild_id: int) -> GuildSettings:
+        row = await self._db.fetch_one(
+            "SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+        return GuildSettings(guild_id) if row is None else GuildSettings.from_row(row)
+
+    async def update_guild(self, guild_id: int, **changes: object) -> GuildSettings:
+        """Set some options (None clears a nullable one); the others keep their values."""
+        unknown = set(changes) - GUILD_OPTIONS
+        if unknown:
+            raise ValueError(f"unknown server settings: {sorted(unknown)}")
+        if changes:
+            columns = ", ".join(changes)
+            placeholders = ", ".join("?" for _ in changes)
+            updates = ", ".join(f"{name} = excluded.{name}" for name in changes)
+            await self._db.execute(
+                f"INSERT INTO guild_settings (guild_id, {columns}) VALUES (?, {placeholders})"
+                f" ON CONFLICT (guild_id) DO UPDATE SET {updates}, updated_at = {_NOW}",
+                (guild_id, *changes.values()),
+            )
+        return await self.guild(guild_id)
+
+    async def autoread_guilds(self) -> dict[int, int]:
+        """Servers that read a text channel aloud: guild id → channel id."""
+        rows = await self._db.fetch_all(
+            "SELECT guild_id, autoread_channel_id FROM guild_settings"
+            " WHERE autoread_channel_id IS NOT NULL"
+        )
+        return {int(row[0]): int(row[1]) for row in rows}
+
+    async def member_voice(self, guild_id: int, user_id: int) -> str | None:
+        value = await self._db.fetch_value(
+            "SELECT default_voice_id FROM member_settings WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        return None if value is None else str(value)
+
+    async def set_member_voice(self, guild_id: int, user_id: int, voice_id: str | None) -> None:
+        await self._db.execute(
+            "INSERT INTO member_settings (guild_id, user_id, default_voice_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (guild_id, user_id) DO UPDATE SET"
+            f" default_voice_id = excluded.default_voice_id, updated_at = {_NOW}",
+            (guild_id, user_id, voice_id),
+        )

@@ -1,0 +1,1 @@
+"""Live playback in Discord voice channels: frames, the streaming source, one player per server."""
