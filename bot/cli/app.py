@@ -82,8 +82,8 @@ async def _serve(settings: Settings, token: str) -> None:
         )
     except discord.PrivilegedIntentsRequired:
         fail(
-            "Discord refused a privileged intent: enable it for the bot in the developer "
-            "portal (Bot → Privileged Gateway Intents)"
+            "Discord refused the Message Content intent (used by /autoread): enable it in the "
+            "developer portal (Bot → Privileged Gateway Intents) or set PARROT_READ_MESSAGES=false"
         )
 
 
