@@ -12,6 +12,9 @@ _counter = itertools.count()
 
 ADMINISTRATOR = 1 << 3
 MANAGE_GUILD = 1 << 5
+VIEW_CHANNEL = 1 << 10
+CONNECT = 1 << 20
+SPEAK = 1 << 21
 # View channel, send messages, embed links, attach files, read history, connect, speak,
 # use application commands: what an ordinary member has.
 MEMBER_PERMISSIONS = (
@@ -80,14 +83,14 @@ def text_channel(
 
 
 def voice_channel(
-    guild_id: int, name: str = "Voice", channel_id: int | None = None
+    guild_id: int, name: str = "Voice", channel_id: int | None = None, position: int = 1
 ) -> dict[str, Any]:
     return {
         "id": str(channel_id or snowflake()),
         "type": 2,
         "guild_id": str(guild_id),
         "name": name,
-        "position": 1,
+        "position": position,
         "permission_overwrites": [],
         "nsfw": False,
         "parent_id": None,
@@ -119,6 +122,7 @@ def guild(
     channels: list[dict[str, Any]],
     members: list[dict[str, Any]],
     roles: list[dict[str, Any]],
+    voice_states: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
         "id": str(guild_id),
@@ -154,7 +158,7 @@ def guild(
         "large": False,
         "unavailable": False,
         "member_count": len(members),
-        "voice_states": [],
+        "voice_states": voice_states or [],
         "members": members,
         "channels": channels,
         "threads": [],
@@ -189,8 +193,11 @@ def message(
     attachments: list[dict[str, Any]] | None = None,
     flags: int = 0,
     message_id: int | None = None,
+    guild_id: int | None = None,
+    member_payload: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """A message; ``guild_id`` and ``member_payload`` make it a guild message (MESSAGE_CREATE)."""
+    payload: dict[str, Any] = {
         "id": str(message_id or snowflake()),
         "channel_id": str(channel_id),
         "author": author,
@@ -208,6 +215,11 @@ def message(
         "flags": flags,
         "components": [],
     }
+    if guild_id is not None:
+        payload["guild_id"] = str(guild_id)
+    if member_payload is not None:
+        payload["member"] = {k: v for k, v in member_payload.items() if k != "user"}
+    return payload
 
 
 def attachment(
@@ -223,3 +235,39 @@ def attachment(
     if content_type is not None:
         payload["content_type"] = content_type
     return payload
+
+
+def voice_state(
+    guild_id: int,
+    member_payload: dict[str, Any],
+    channel_id: int | None,
+    session_id: str,
+    *,
+    self_mute: bool = False,
+    self_deaf: bool = False,
+) -> dict[str, Any]:
+    """A VOICE_STATE_UPDATE body; ``channel_id`` None means the user left voice."""
+    return {
+        "guild_id": str(guild_id),
+        "channel_id": None if channel_id is None else str(channel_id),
+        "user_id": member_payload["user"]["id"],
+        "member": member_payload,
+        "session_id": session_id,
+        "deaf": False,
+        "mute": False,
+        "self_deaf": self_deaf,
+        "self_mute": self_mute,
+        "self_stream": False,
+        "self_video": False,
+        "suppress": False,
+        "request_to_speak_timestamp": None,
+    }
+
+
+def voice_server_update(guild_id: int, token: str, endpoint: str) -> dict[str, Any]:
+    return {"token": token, "guild_id": str(guild_id), "endpoint": endpoint}
+
+
+def member_overwrite(user_id: int, *, allow: int = 0, deny: int = 0) -> dict[str, Any]:
+    """A channel permission overwrite for one member (type 1)."""
+    return {"id": str(user_id), "type": 1, "allow": str(allow), "deny": str(deny)}

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
@@ -24,6 +25,10 @@ from aiohttp import BodyPartReader, web
 
 from tests.fakediscord import payloads
 from tests.fakediscord.payloads import snowflake
+from tests.fakediscord.rest import RestRoutes
+from tests.fakediscord.voice import FakeVoiceServer
+from tests.fakediscord.voice_session import VoiceSession
+from tests.fakediscord.voice_world import ChannelRef, VoiceWorld
 
 API_PREFIX = "/api/v10"
 JSON_TYPE = "application/json"  # exactly: a charset suffix makes discord.py read text
@@ -46,18 +51,37 @@ class FakeGuild:
     owner: dict[str, Any]
     everyone_permissions: int
     text_channel: dict[str, Any]
-    voice_channel: dict[str, Any]
+    voice_channels: list[dict[str, Any]]
+    """Two voice channels; the first is :attr:`voice_channel`."""
     roles: list[dict[str, Any]]
     members: dict[int, dict[str, Any]] = field(default_factory=dict)
+    voice_states: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """The voice state of each user in a voice channel, by user id."""
+
+    @property
+    def voice_channel(self) -> dict[str, Any]:
+        return self.voice_channels[0]
+
+    def voice_channel_of(self, user_id: int) -> int | None:
+        """The id of the voice channel ``user_id`` is in, or None."""
+        state = self.voice_states.get(user_id)
+        return None if state is None else int(state["channel_id"])
+
+    def members_in_voice(self, channel: dict[str, Any] | None = None) -> set[int]:
+        """The ids of the users in ``channel`` (default: :attr:`voice_channel`)."""
+        channel_id = int((channel or self.voice_channel)["id"])
+        states = self.voice_states.items()
+        return {user for user, state in states if int(state["channel_id"]) == channel_id}
 
     def payload(self) -> dict[str, Any]:
         return payloads.guild(
             self.id,
             self.name,
             owner_id=int(self.owner["id"]),
-            channels=[self.text_channel, self.voice_channel],
+            channels=[self.text_channel, *self.voice_channels],
             members=list(self.members.values()),
             roles=self.roles,
+            voice_states=list(self.voice_states.values()),
         )
 
 
@@ -73,7 +97,10 @@ class InteractionLog:
     edits: list[dict[str, Any]] = field(default_factory=list)
     files: list[tuple[str, bytes]] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
-    """Message objects the fake returned (reply, follow-ups): click their components."""
+    """Message objects the fake returned (reply, follow-ups): click their components.
+    Edits are applied to them in place, so they show each message's current state."""
+    deleted: list[str] = field(default_factory=list)
+    """Ids of the messages the bot deleted (``@original`` resolved)."""
 
     @property
     def answered(self) -> bool:
@@ -106,11 +133,18 @@ class FakeDiscord:
         self.channel_messages: dict[int, list[dict[str, Any]]] = {}
         self.cdn_files: dict[str, tuple[bytes, str | None]] = {}
         self.cdn_downloads: list[str] = []
+        self.voice = FakeVoiceServer()
+        """The voice gateway and UDP server: ``voice.session(guild_id)`` is what it heard."""
+        self.voice_world = VoiceWorld(self)
+        self.rest = RestRoutes(self)
+        self.session_id = secrets.token_hex(16)
+        """The gateway session id; voice states carry it, as Discord's do."""
         self.gateway_ops: dict[
             int, Callable[[web.WebSocketResponse, dict[str, Any]], Awaitable[None]]
         ] = {
             1: self._on_heartbeat,
             2: self._on_identify,
+            4: self.voice_world.on_voice_state_request,
         }
         self.identified = asyncio.Event()
         self._sockets: list[web.WebSocketResponse] = []
@@ -136,21 +170,40 @@ class FakeDiscord:
         server = site._server
         assert server is not None and server.sockets
         self.port = server.sockets[0].getsockname()[1]
+        await self.voice.start()
 
     async def stop(self) -> None:
         for socket in list(self._sockets):
             await socket.close()
+        await self.voice.stop()
         if self._runner is not None:
             await self._runner.cleanup()
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Point discord.py's REST and gateway at this fake for the current test."""
+        """Point discord.py's REST, gateway and voice gateway at this fake for the current test."""
         monkeypatch.setattr(discord.http.Route, "BASE", self.http_url + API_PREFIX)
         monkeypatch.setattr(
             discord.gateway.DiscordWebSocket,
             "DEFAULT_GATEWAY",
             yarl.URL(self.http_url.replace("http", "ws") + "/gateway"),
         )
+        # discord.py hard-codes wss:// for the voice gateway. Serving TLS would need a
+        # self-signed certificate AND a way to make discord.py's private aiohttp session
+        # trust it (patching aiohttp's or ssl's default contexts process-wide). Instead only
+        # the scheme of URLs to this fake's voice endpoint is rewritten, one layer below
+        # discord.py's voice code: everything else (handshake, heartbeats, compression) runs
+        # unmodified, and connections anywhere else are untouched.
+        secure_voice_url = f"wss://{self.voice.endpoint}/"
+        connect = discord.http.HTTPClient.ws_connect
+
+        async def ws_connect(
+            http: discord.http.HTTPClient, url: str, *, compress: int = 0
+        ) -> aiohttp.ClientWebSocketResponse:
+            if url.startswith(secure_voice_url):
+                url = "ws://" + url.removeprefix("wss://")
+            return await connect(http, url, compress=compress)
+
+        monkeypatch.setattr(discord.http.HTTPClient, "ws_connect", ws_connect)
 
     # world building -------------------------------------------------------------------
     def add_guild(self, name: str = "Test Server") -> FakeGuild:
@@ -162,7 +215,10 @@ class FakeDiscord:
             owner=self.owner_user,
             everyone_permissions=everyone,
             text_channel=payloads.text_channel(guild_id),
-            voice_channel=payloads.voice_channel(guild_id),
+            voice_channels=[
+                payloads.voice_channel(guild_id, "Voice"),
+                payloads.voice_channel(guild_id, "Voice 2", position=2),
+            ],
             roles=[payloads.role(guild_id, "@everyone", everyone)],
         )
         guild.members[int(self.owner_user["id"])] = payloads.member(self.owner_user)
@@ -204,6 +260,69 @@ class FakeDiscord:
             attachment_id, filename, len(data), f"{self.http_url}/cdn/{key}", content_type
         )
 
+    # voice and messages ------------------------------------------------------------------
+    async def join_voice(
+        self, guild: FakeGuild, user_payload: dict[str, Any], channel: ChannelRef = None
+    ) -> None:
+        """A member enters (or moves to) a voice channel; default: ``guild.voice_channel``."""
+        await self.voice_world.join(guild, user_payload, channel)
+
+    async def leave_voice(self, guild: FakeGuild, user_payload: dict[str, Any]) -> None:
+        """A member leaves voice; for the bot's own user this is a kick (voice closes 4014)."""
+        await self.voice_world.leave(guild, user_payload)
+
+    async def set_voice_permissions(
+        self, guild: FakeGuild, *, allow: int = 0, deny: int = 0, channel: ChannelRef = None
+    ) -> None:
+        """The bot's permission overwrite on a voice channel (e.g. ``deny=payloads.SPEAK``).
+
+        Dispatched as CHANNEL_UPDATE; ``allow=deny=0`` removes it. The fake ignores a join
+        without VIEW_CHANNEL and CONNECT, as Discord does; it still records audio without SPEAK.
+        """
+        await self.voice_world.set_bot_permissions(guild, allow=allow, deny=deny, channel=channel)
+
+    async def drop_voice(self, guild: FakeGuild, *, code: int | None = None) -> None:
+        """Take the bot's voice server away.
+
+        By default the voice server fails over, as Discord handles a voice server going
+        down: a VOICE_SERVER_UPDATE with a fresh token; discord.py closes the old websocket
+        (4014), identifies again on the same UDP socket, and its player resumes.
+
+        With ``code``, the websocket is only closed with that code (e.g. 4015, "voice server
+        crashed", or 4009, "session timed out"): see the report on what discord.py 2.7.1 does.
+        """
+        if code is None:
+            await self.voice_world.fail_over(guild)
+        elif not await self.voice.close(guild.id, code):
+            raise AssertionError(f"the bot has no open voice connection in guild {guild.id}")
+
+    def voice_session(self, guild: FakeGuild) -> VoiceSession:
+        """What the fake voice server heard from the bot in ``guild``."""
+        return self.voice.session(guild.id)
+
+    async def post_message(
+        self,
+        guild: FakeGuild,
+        user_payload: dict[str, Any],
+        content: str,
+        *,
+        channel: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A member posts ``content`` (default: in ``guild.text_channel``): MESSAGE_CREATE.
+
+        The content is sent whatever intents the bot identified with.
+        """
+        target = channel or guild.text_channel
+        message = payloads.message(
+            int(target["id"]),
+            user_payload,
+            content,
+            guild_id=guild.id,
+            member_payload=guild.members[int(user_payload["id"])],
+        )
+        await self.dispatch("MESSAGE_CREATE", message)
+        return message
+
     # gateway ----------------------------------------------------------------------------
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         for socket in list(self._sockets):
@@ -235,7 +354,7 @@ class FakeDiscord:
             "v": 10,
             "user": self.bot_user,
             "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
-            "session_id": secrets.token_hex(16),
+            "session_id": self.session_id,
             "resume_gateway_url": self.http_url.replace("http", "ws") + "/gateway",
             "application": {"id": str(self.application_id), "flags": 0},
             "private_channels": [],
@@ -259,38 +378,29 @@ class FakeDiscord:
                     return int(command["id"])
         return snowflake()
 
-    async def slash(
+    def _interaction(
         self,
         guild: FakeGuild,
         user_payload: dict[str, Any],
-        name: str,
-        options: list[dict[str, Any]] | None = None,
+        kind: int,
+        data: dict[str, Any],
         *,
-        resolved: dict[str, Any] | None = None,
+        channel_id: str | None = None,
+        message: dict[str, Any] | None = None,
         attachment_size_limit: int = DEFAULT_ATTACHMENT_LIMIT,
-    ) -> InteractionLog:
-        """Dispatch a chat-input command as Discord would; returns its log."""
+    ) -> tuple[InteractionLog, dict[str, Any]]:
+        """An INTERACTION_CREATE payload as Discord builds it, and its log."""
         user_id = int(user_payload["id"])
-        interaction_id = snowflake()
-        token = secrets.token_urlsafe(24)
         member_payload = dict(guild.members[user_id])
         member_payload["permissions"] = str(self.member_permissions(guild, user_id))
-        data: dict[str, Any] = {
-            "id": str(self.command_id(name)),
-            "name": name,
-            "type": 1,
-            "options": options or [],
-        }
-        if resolved:
-            data["resolved"] = resolved
-        payload = {
-            "id": str(interaction_id),
+        payload: dict[str, Any] = {
+            "id": str(snowflake()),
             "application_id": str(self.application_id),
-            "type": 2,
-            "token": token,
+            "type": kind,
+            "token": secrets.token_urlsafe(24),
             "version": 1,
             "guild_id": str(guild.id),
-            "channel_id": guild.text_channel["id"],
+            "channel_id": channel_id or guild.text_channel["id"],
             "channel": guild.text_channel,
             "member": member_payload,
             "data": data,
@@ -302,10 +412,56 @@ class FakeDiscord:
             "context": 0,
             "attachment_size_limit": attachment_size_limit,
         }
-        log = InteractionLog(interaction_id, token, payload)
-        self.interactions[token] = log
+        if message is not None:
+            payload["message"] = message
+        log = InteractionLog(int(payload["id"]), payload["token"], payload)
+        self.interactions[payload["token"]] = log
+        return log, payload
+
+    async def slash(
+        self,
+        guild: FakeGuild,
+        user_payload: dict[str, Any],
+        name: str,
+        options: list[dict[str, Any]] | None = None,
+        *,
+        resolved: dict[str, Any] | None = None,
+        attachment_size_limit: int = DEFAULT_ATTACHMENT_LIMIT,
+    ) -> InteractionLog:
+        """Dispatch a chat-input command as Discord would; returns its log."""
+        data: dict[str, Any] = {
+            "id": str(self.command_id(name)),
+            "name": name,
+            "type": 1,
+            "options": options or [],
+        }
+        if resolved:
+            data["resolved"] = resolved
+        log, payload = self._interaction(
+            guild, user_payload, 2, data, attachment_size_limit=attachment_size_limit
+        )
         await self.dispatch("INTERACTION_CREATE", payload)
         return log
+
+    async def autocomplete(
+        self,
+        guild: FakeGuild,
+        user_payload: dict[str, Any],
+        name: str,
+        subcommand: str | None,
+        option: str,
+        typed: str,
+    ) -> list[dict[str, Any]]:
+        """Type into ``option`` of ``/name [subcommand]``; returns the choices offered."""
+        focused = [{"name": option, "type": 3, "value": typed, "focused": True}]
+        options = [{"name": subcommand, "type": 1, "options": focused}] if subcommand else focused
+        data = {"id": str(self.command_id(name)), "name": name, "type": 1, "options": options}
+        log, payload = self._interaction(guild, user_payload, 4, data)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        await self.wait_for(lambda: log.answered)
+        callback = log.callbacks[0]
+        assert callback["type"] == 8, callback  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
+        return list(callback["data"]["choices"])
 
     async def click(
         self,
@@ -318,35 +474,12 @@ class FakeDiscord:
         values: list[str] | None = None,
     ) -> InteractionLog:
         """Press a button (or pick from a select) on a message the bot sent."""
-        user_id = int(user_payload["id"])
-        token = secrets.token_urlsafe(24)
-        member_payload = dict(guild.members[user_id])
-        member_payload["permissions"] = str(self.member_permissions(guild, user_id))
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
         if values is not None:
             data["values"] = values
-        payload = {
-            "id": str(snowflake()),
-            "application_id": str(self.application_id),
-            "type": 3,
-            "token": token,
-            "version": 1,
-            "guild_id": str(guild.id),
-            "channel_id": message["channel_id"],
-            "channel": guild.text_channel,
-            "member": member_payload,
-            "message": message,
-            "data": data,
-            "app_permissions": str(self.member_permissions(guild, self.application_id)),
-            "locale": "en-US",
-            "guild_locale": "en-US",
-            "entitlements": [],
-            "authorizing_integration_owners": {"0": str(guild.id)},
-            "context": 0,
-            "attachment_size_limit": DEFAULT_ATTACHMENT_LIMIT,
-        }
-        log = InteractionLog(int(payload["id"]), token, payload)
-        self.interactions[token] = log
+        log, payload = self._interaction(
+            guild, user_payload, 3, data, channel_id=message["channel_id"], message=message
+        )
         await self.dispatch("INTERACTION_CREATE", payload)
         return log
 
@@ -363,7 +496,7 @@ class FakeDiscord:
             RecordedRequest(request.method, path, dict(request.query), body, files)
         )
         try:
-            status, reply = self._route(request.method, path.strip("/").split("/"), body, files)
+            status, reply = self.rest.route(request.method, path.strip("/").split("/"), body, files)
         finally:
             async with self._changed:
                 self._changed.notify_all()
@@ -389,139 +522,6 @@ class FakeDiscord:
             return body, files
         raw = await request.read()
         return (json.loads(raw) if raw else None), []
-
-    def _route(
-        self, method: str, parts: list[str], body: Any, files: list[tuple[str, bytes]]
-    ) -> tuple[int, Any]:
-        match method, parts:
-            case "GET", ["gateway"] | ["gateway", "bot"]:
-                return 200, {
-                    "url": self.http_url.replace("http", "ws") + "/gateway",
-                    "shards": 1,
-                    "session_start_limit": {
-                        "total": 1000,
-                        "remaining": 1000,
-                        "reset_after": 0,
-                        "max_concurrency": 1,
-                    },
-                }
-            case "GET", ["users", "@me"]:
-                return 200, self.bot_user
-            case "GET", ["oauth2", "applications", "@me"] | ["applications", "@me"]:
-                return 200, payloads.application(self.application_id, self.owner_user)
-            case "PUT", ["applications", _, "commands"]:
-                return 200, self._sync(None, body)
-            case "PUT", ["applications", _, "guilds", guild_id, "commands"]:
-                return 200, self._sync(int(guild_id), body)
-            case "GET", ["applications", _, "commands"]:
-                return 200, self.synced_commands.get(None, [])
-            case "GET", ["applications", _, "guilds", guild_id, "commands"]:
-                return 200, self.synced_commands.get(int(guild_id), [])
-            case "POST", ["interactions", _, token, "callback"]:
-                return self._callback(token, body, files)
-            case "POST", ["webhooks", _, token]:
-                return self._followup(token, body, files)
-            case "PATCH", ["webhooks", _, token, "messages", _]:
-                log = self.interactions[token]
-                log.edits.append(body or {})
-                log.files += files
-                return 200, self._message_for(log, body or {}, files)
-            case "DELETE", ["webhooks", _, _, "messages", _]:
-                return 204, None
-            case "GET", ["webhooks", _, token, "messages", _]:
-                log = self.interactions[token]
-                return 200, self._message_for(log, log.messages()[-1] if log.messages() else {}, [])
-            case "POST", ["channels", channel_id, "messages"]:
-                sent = self._store_message(int(channel_id), body or {}, files)
-                return 200, sent
-            case "PATCH", ["channels", channel_id, "messages", message_id]:
-                for sent in self.channel_messages.get(int(channel_id), []):
-                    if sent["id"] == message_id:
-                        sent.update(body or {})
-                        return 200, sent
-                return 404, {"message": "Unknown Message", "code": 10008}
-        return 404, {"message": f"fake Discord has no route {method} /{'/'.join(parts)}", "code": 0}
-
-    def _sync(self, guild_id: int | None, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        registered = []
-        for command in commands:
-            entry = dict(command)
-            entry.setdefault("type", 1)
-            entry.update(
-                id=str(snowflake()),
-                application_id=str(self.application_id),
-                version=str(snowflake()),
-            )
-            if guild_id is not None:
-                entry["guild_id"] = str(guild_id)
-            registered.append(entry)
-        self.synced_commands[guild_id] = registered
-        return registered
-
-    def _callback(
-        self, token: str, body: dict[str, Any], files: list[tuple[str, bytes]]
-    ) -> tuple[int, Any]:
-        log = self.interactions.get(token)
-        if log is None:
-            return 404, {"message": "Unknown interaction", "code": 10062}
-        if log.callbacks:
-            return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}
-        log.callbacks.append(body)
-        log.files += files
-        data = body.get("data") or {}
-        flags = int(data.get("flags") or 0)
-        response_message = self._message_for(log, data, files)
-        log.sent.append(response_message)
-        return 200, {
-            "interaction": {
-                "id": str(log.id),
-                "type": log.payload["type"],
-                "response_message_id": response_message["id"],
-                "response_message_loading": body["type"] == 5,
-                "response_message_ephemeral": bool(flags & 64),
-            },
-            "resource": {"type": body["type"], "message": response_message},
-        }
-
-    def _followup(
-        self, token: str, body: dict[str, Any], files: list[tuple[str, bytes]]
-    ) -> tuple[int, Any]:
-        log = self.interactions.get(token)
-        if log is None:
-            return 404, {"message": "Unknown Webhook", "code": 10015}
-        log.followups.append(body or {})
-        log.files += files
-        sent = self._message_for(log, body or {}, files)
-        log.sent.append(sent)
-        return 200, sent
-
-    def _attachments_for(self, files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
-        return [self.add_attachment(name, data, None) for name, data in files]
-
-    def _message_for(
-        self, log: InteractionLog, body: dict[str, Any], files: list[tuple[str, bytes]]
-    ) -> dict[str, Any]:
-        return payloads.message(
-            int(log.payload["channel_id"]),
-            self.bot_user,
-            body.get("content") or "",
-            embeds=body.get("embeds"),
-            attachments=self._attachments_for(files),
-            flags=int(body.get("flags") or 0),
-        )
-
-    def _store_message(
-        self, channel_id: int, body: dict[str, Any], files: list[tuple[str, bytes]]
-    ) -> dict[str, Any]:
-        sent = payloads.message(
-            channel_id,
-            self.bot_user,
-            body.get("content") or "",
-            embeds=body.get("embeds"),
-            attachments=self._attachments_for(files),
-        )
-        self.channel_messages.setdefault(channel_id, []).append(sent)
-        return sent
 
     # CDN -------------------------------------------------------------------------------------
     async def _cdn(self, request: web.Request) -> web.Response:
