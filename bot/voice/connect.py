@@ -50,9 +50,10 @@ async def ensure_connected(
                 f"I'm speaking in {voice.channel.mention} right now; join that channel or wait "
                 "until I'm done."
             )
-        await voice.move_to(channel)
-        return voice
-    if voice is not None:  # a half-open connection from an earlier failure
+        # Not move_to(): in discord.py 2.7.1 it opens a new UDP socket whose IP discovery
+        # can wait ~30 s behind the old socket's select(), then returns without raising.
+        await voice.disconnect(force=True)
+    elif voice is not None:  # a half-open connection from an earlier failure
         await voice.disconnect(force=True)
     try:
         return await channel.connect(timeout=connect_timeout, self_deaf=True, reconnect=True)

@@ -135,6 +135,11 @@ class ChatterboxBackend:
                     model, module, conditionals, text, params, budget
                 )
             token.raise_if_cancelled()
+            if speech_tokens.numel() == 0:
+                # S3Gen's vocoder cannot take an empty sequence (a conv padding error); a
+                # model that stops at once has said nothing, so this chunk is a short pause.
+                log.warning("the model produced no speech for %r", text[:40])
+                return np.zeros(self.sample_rate // 10, dtype=np.float32)
             steps = params.decoder_steps or (2 if self.variant is TTSModel.TURBO else None)
             wav, _ = model.s3gen.inference(
                 speech_tokens=speech_tokens, ref_dict=conditionals.gen, n_cfm_timesteps=steps

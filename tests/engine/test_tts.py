@@ -203,3 +203,26 @@ async def test_engine_status_reports_the_loaded_model(
     assert status.device == "cpu"
     assert status.loaded_models == ["chatterbox-original"]
     assert status.state == "ready"
+
+
+async def test_a_chunk_without_speech_tokens_is_a_short_pause_not_a_crash(
+    engine: Engine, enrolled: VoiceProfile
+) -> None:
+    """A model that stops at once (only special tokens) must not crash S3Gen's vocoder."""
+    backend = engine._backend
+    assert backend is not None
+    t3 = backend.model.t3  # type: ignore[attr-defined]
+    original = t3.inference
+
+    def only_stop_token(*args, **kwargs):  # type: ignore[no-untyped-def]
+        import torch
+
+        return torch.tensor([[t3.hp.stop_speech_token]])
+
+    t3.inference = only_stop_token
+    try:
+        chunks = [c async for c in engine.speak(enrolled, "Hello.", FAST)]
+    finally:
+        t3.inference = original
+    assert len(chunks) == 1
+    assert 0 < chunks[0].duration <= 0.2 and not np.any(chunks[0].samples)
