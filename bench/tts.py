@@ -3,6 +3,11 @@
     .venv/bin/python -m bench.tts                  # random-weight test checkpoint on CPU
     .venv/bin/python -m bench.tts --weights DIR    # real weights (a folder of the hub files)
     .venv/bin/python -m bench.tts --device cuda
+    .venv/bin/python -m bench.tts --full-t3        # random weights, production T3 depth
+
+On a machine without espeak-ng, pass ``--reference clip.wav``; without the ffmpeg
+binary, add ``--without-ffmpeg`` (the WAV is read with soundfile and enrolled through
+``Engine.build_profile``: the same cleanup and checks, minus the ffmpeg decode).
 
 Both paths run on the same loaded model in the same process, with the same seeds,
 text chunks and token caps, so they do the same model work: the difference is what
@@ -21,10 +26,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+if TYPE_CHECKING:
+    from engine.engine import Engine, SampleLimits
+    from engine.tts.profile import PreparedSample, VoiceProfile
 
 TEXT = (
     "Parrot turns text into speech in your own voice. "
@@ -37,7 +46,14 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--weights", type=Path, help="folder with real Chatterbox weights")
+    weights = parser.add_mutually_exclusive_group()
+    weights.add_argument("--weights", type=Path, help="folder with real Chatterbox weights")
+    weights.add_argument(
+        "--full-t3",
+        action="store_true",
+        help="random weights with the production T3 depth (the real model's per-token cost); "
+        "built once into the test checkpoint cache (about 3 GB)",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument(
@@ -49,6 +65,15 @@ def parse() -> argparse.Namespace:
     )
     parser.add_argument("--decoder-steps", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1, help="torch threads on CPU")
+    parser.add_argument(
+        "--reference", type=Path, help="voice clip to enrol (default: one spoken by espeak-ng)"
+    )
+    parser.add_argument(
+        "--without-ffmpeg",
+        action="store_true",
+        help="read the reference WAV with soundfile and enrol it through Engine.build_profile, "
+        "for machines without the ffmpeg binary",
+    )
     return parser.parse_args()
 
 
@@ -64,9 +89,26 @@ def model_folder(args: argparse.Namespace) -> Iterator[tuple[Path, str]]:
             return
         from tests.checkpoints.chatterbox import T3_LAYERS, chatterbox_checkpoint, shrunk_t3
 
+        if args.full_t3:
+            from chatterbox.models.t3.llama_configs import LLAMA_CONFIGS
+
+            (models / "chatterbox").symlink_to(full_depth_checkpoint())
+            layers = LLAMA_CONFIGS["Llama_520M"]["num_hidden_layers"]
+            yield models, f"random weights, T3 {layers} layers (full depth)"
+            return
+
         with shrunk_t3():
             (models / "chatterbox").symlink_to(chatterbox_checkpoint())
             yield models, f"random weights, T3 {T3_LAYERS} layers"
+
+
+def full_depth_checkpoint() -> Path:
+    """A random checkpoint of production size, cached beside the test checkpoints (3 GB)."""
+    from tests.checkpoints.cache import build_once, versions_key
+    from tests.checkpoints.chatterbox import write_full_size
+
+    key = versions_key("chatterbox-tts", "torch", "transformers", "tokenizers", extra="t3=full")
+    return build_once("chatterbox-random-full", key, write_full_size)
 
 
 def bare_generate(
@@ -97,29 +139,75 @@ def bare_generate(
         model.t3.inference, model.s3gen.inference = original_t3, original_s3
 
 
+def speak_reference(folder: Path) -> Path:
+    """A few seconds of real speech from espeak-ng."""
+    reference = folder / "reference.wav"
+    text = "This is the reference voice for the benchmark, a few seconds long."
+    subprocess.run(["espeak-ng", "-w", str(reference), text], check=True)
+    return reference
+
+
+def prepare_wav(source: Path, destination: Path, limits: SampleLimits) -> PreparedSample:
+    """``prepare_voice_sample``'s steps on a WAV read by soundfile instead of ffmpeg."""
+    import soundfile
+
+    from engine.audio import (
+        Audio,
+        check_voice_sample,
+        normalize_loudness,
+        remove_dc,
+        resample,
+        trim_silence,
+    )
+    from engine.voices import store_prepared_sample
+
+    samples, rate = soundfile.read(source, dtype="float32", always_2d=True)
+    audio = resample(Audio(samples.mean(axis=1), int(rate)), 24_000)
+    audio = trim_silence(remove_dc(audio))
+    report = check_voice_sample(
+        audio, min_seconds=limits.min_seconds, max_seconds=limits.max_seconds
+    )
+    return store_prepared_sample(normalize_loudness(audio), report, destination)
+
+
+async def enrol(
+    engine: Engine, folder: Path, reference: Path, without_ffmpeg: bool
+) -> VoiceProfile:
+    """The voice's profile: through ``Engine.enroll``, or its ffmpeg-free equivalent."""
+    from engine.engine import SampleLimits
+
+    limits = SampleLimits(min_seconds=1.0)
+    if not without_ffmpeg:
+        profile, _ = await engine.enroll(folder, [reference], limits)
+        return profile
+    destination = folder / "samples" / "000.wav"
+    sample = await asyncio.to_thread(prepare_wav, reference, destination, limits)
+    return await engine.build_profile(folder, [sample])
+
+
+def device_label(backend: Any, requested: str) -> str:
+    """Where the model's weights actually are, with the GPU's name."""
+    import torch
+
+    where = str(next(backend.model.t3.parameters()).device)
+    if where.startswith("cuda"):
+        where += f" ({torch.cuda.get_device_name(torch.device(where))})"
+    return where if where.startswith(requested) else f"{where}, asked for {requested}"
+
+
 async def main() -> None:
     args = parse()
     import torch
 
     torch.set_num_threads(args.threads)
     from engine.config import EngineConfig
-    from engine.engine import Engine, SampleLimits
+    from engine.engine import Engine
     from engine.tts import SpeechParams
 
     max_tokens = args.max_tokens if (args.max_tokens or args.weights) else 12
     steps = args.decoder_steps if (args.decoder_steps or args.weights) else 2
     with model_folder(args) as (models, label), tempfile.TemporaryDirectory() as work:
-        reference = Path(work) / "reference.wav"
-        await asyncio.to_thread(
-            subprocess.run,
-            [
-                "espeak-ng",
-                "-w",
-                str(reference),
-                "This is the reference voice for the benchmark, a few seconds long.",
-            ],
-            check=True,
-        )
+        reference = args.reference or await asyncio.to_thread(speak_reference, Path(work))
         engine = Engine(
             EngineConfig(
                 data_dir=Path(work),
@@ -129,20 +217,18 @@ async def main() -> None:
             )
         )
         started = time.perf_counter()
-        profile, _ = await engine.enroll(
-            Path(work) / "voice", [reference], SampleLimits(min_seconds=1.0)
-        )
+        profile = await enrol(engine, Path(work) / "voice", reference, args.without_ffmpeg)
         enrol_s = time.perf_counter() - started
-        chunks_text = [
-            c
-            async for c in engine.speak(
-                profile, TEXT, SpeechParams(max_tokens_per_chunk=1, decoder_steps=1, seed=0)
-            )
-        ]
+        # Warm-up with the measured settings: it yields the chunk texts, and compiles the
+        # kernels for these shapes. One token was too few: random weights may make it a
+        # special token, and S3Gen fails on an empty token sequence.
+        warm_up = SpeechParams(max_tokens_per_chunk=max_tokens, decoder_steps=steps, seed=0)
+        chunks_text = [c async for c in engine.speak(profile, TEXT, warm_up)]
 
         parrot_first, parrot_total, audio_s, bare_first, bare_total = [], [], [], [], []
         assert engine._backend is not None
         backend: Any = engine._backend
+        where = device_label(backend, args.device)
 
         async def parrot_run(seed: int) -> None:
             params = SpeechParams(max_tokens_per_chunk=max_tokens, decoder_steps=steps, seed=seed)
@@ -180,12 +266,13 @@ async def main() -> None:
     med = statistics.median
     overhead_first = med(parrot_first) - med(bare_first)
     print(
-        f"\nParrot TTS bench: {label}, device {args.device}, torch threads {args.threads}, "
+        f"\nParrot TTS bench: {label}, device {where}, torch threads {args.threads}, "
         f"{len(chunks_text)} chunks, {args.runs} runs (medians)"
     )
     print(
         f"tokens per chunk: {max_tokens or 'Parrot budget'}, decoder steps: {steps or 'default'}"
-        f", enrolment: {enrol_s:.2f} s\n"
+        f", enrolment: {enrol_s:.2f} s"
+        f"{' (WAV read by soundfile, no ffmpeg)' if args.without_ffmpeg else ''}\n"
     )
     rows = [
         ("time to first chunk", f"{med(parrot_first):.3f} s", f"{med(bare_first):.3f} s"),
