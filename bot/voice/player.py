@@ -66,8 +66,10 @@ class GuildPlayer:
         max_queue: int,
         idle_timeout: float,
         on_idle_leave: Callable[[GuildPlayer], Awaitable[None]] | None = None,
+        reconnect_grace: float = 20.0,
     ) -> None:
         self.guild = guild
+        self.reconnect_grace = reconnect_grace
         self.engine = engine
         self.max_queue = max_queue
         self.idle_timeout = idle_timeout
@@ -163,10 +165,22 @@ class GuildPlayer:
             with contextlib.suppress(discord.HTTPException):
                 await utterance.notify(message)
 
+    async def _connected_voice(self) -> discord.VoiceClient:
+        """The server's voice client, waiting out a reconnect (a voice server failover
+        leaves it disconnected for a moment) but not a real disconnection."""
+        deadline = time.monotonic() + self.reconnect_grace
+        while True:
+            voice = self.guild.voice_client
+            if not isinstance(voice, discord.VoiceClient):
+                raise NotInVoiceError("I am not connected to a voice channel any more; use /join")
+            if voice.is_connected():
+                return voice
+            if time.monotonic() > deadline:
+                raise NotInVoiceError("I lost my voice connection and could not get it back")
+            await asyncio.sleep(0.1)
+
     async def _play(self, utterance: Utterance) -> PlaybackReport | None:
-        voice = self.guild.voice_client
-        if not isinstance(voice, discord.VoiceClient) or not voice.is_connected():
-            raise NotInVoiceError("I am not connected to a voice channel any more; use /join")
+        voice = await self._connected_voice()
         loop = asyncio.get_running_loop()
         finished = asyncio.Event()
         playback_error: list[BaseException] = []

@@ -35,16 +35,17 @@ async def _enroll(
     filename: str | None = None,
     content_type: str | None = "audio/wav",
 ) -> Any:
-    option, resolved = _attachment_option(
-        fake, path, filename=filename, content_type=content_type
-    )
+    option, resolved = _attachment_option(fake, path, filename=filename, content_type=content_type)
     options = [
         {"name": "name", "type": 3, "value": name},
         option,
         {"name": "consent", "type": 5, "value": consent},
     ]
     log = await fake.slash(
-        guild, member, "voice", [{"name": "enroll", "type": 1, "options": options}],
+        guild,
+        member,
+        "voice",
+        [{"name": "enroll", "type": 1, "options": options}],
         resolved=resolved,
     )
     await fake.wait_for(lambda: bool(log.followups) or _answered_directly(log), timeout=120)
@@ -64,7 +65,11 @@ async def test_enrol_from_an_ogg_voice_message_then_manage_the_voice(
 ) -> None:
     owner = people["owner"]
     log = await _enroll(
-        fake_discord, guild, owner, speech_clips["ogg"], filename="voice-message.ogg",
+        fake_discord,
+        guild,
+        owner,
+        speech_clips["ogg"],
+        filename="voice-message.ogg",
         content_type="audio/ogg",
     )
     assert log.callbacks[0]["type"] == 5  # deferred: enrolment takes longer than 3 s
@@ -131,7 +136,10 @@ async def test_add_sample_rebuilds_the_voice(
     option, resolved = _attachment_option(fake_discord, speech_clips["mp3"])
     options = [{"name": "voice", "type": 3, "value": voice.id}, option]
     log = await fake_discord.slash(
-        guild, owner, "voice", [{"name": "add-sample", "type": 1, "options": options}],
+        guild,
+        owner,
+        "voice",
+        [{"name": "add-sample", "type": 1, "options": options}],
         resolved=resolved,
     )
     await fake_discord.wait_for(lambda: bool(log.followups), timeout=120)
@@ -161,8 +169,13 @@ async def test_enrol_refusals_before_any_download(
     path = tmp_path / "clip.bin"
     path.write_bytes(b"\x00" * 2048)
     log = await _enroll(
-        fake_discord, guild, people["owner"], path, filename=filename,
-        content_type=content_type, consent=consent,
+        fake_discord,
+        guild,
+        people["owner"],
+        path,
+        filename=filename,
+        content_type=content_type,
+        consent=consent,
     )
     assert expected in reply_text(log)
     assert log.callbacks[0]["data"]["flags"] & EPHEMERAL
@@ -183,7 +196,10 @@ async def test_enrol_refuses_a_file_over_the_limit_before_download(
         {"name": "consent", "type": 5, "value": True},
     ]
     log = await fake_discord.slash(
-        guild, people["owner"], "voice", [{"name": "enroll", "type": 1, "options": options}],
+        guild,
+        people["owner"],
+        "voice",
+        [{"name": "enroll", "type": 1, "options": options}],
         resolved={"attachments": {payload["id"]: payload}},
     )
     await fake_discord.wait_for(lambda: log.answered)
@@ -262,9 +278,7 @@ async def test_autocomplete_lists_usable_voices_only(
     await add_voice(running_bot, "Preset", None, guild, visibility=Visibility.GLOBAL)
     for index in range(30):
         await add_voice(running_bot, f"Extra {index}", people["owner"], guild)
-    choices = await fake_discord.autocomplete(
-        guild, people["owner"], "voice", "info", "voice", ""
-    )
+    choices = await fake_discord.autocomplete(guild, people["owner"], "voice", "info", "voice", "")
     names = [c["name"] for c in choices]
     assert len(names) == 25  # Discord's limit
     assert "Hidden" not in " ".join(names)
