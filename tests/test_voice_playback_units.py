@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,3 +86,23 @@ def test_feeding_from_another_thread_keeps_every_frame_in_order() -> None:
             received.append(frame)
     thread.join()
     assert received == frames
+
+
+async def test_the_server_queue_is_bounded() -> None:
+    from types import SimpleNamespace
+
+    from bot.voice.player import GuildPlayer, QueueFullError, Utterance
+    from engine.tts.profile import VoiceProfile
+
+    guild = SimpleNamespace(id=1, voice_client=None)  # a stand-in: nothing is played here
+    player = GuildPlayer(guild, engine=None, max_queue=2, idle_timeout=60)  # type: ignore[arg-type]
+    profile = VoiceProfile.at(Path("/nonexistent"), "chatterbox-original")
+    item = Utterance("Hi.", "v", "V", profile, requester_id=5)
+    try:
+        assert player.enqueue(item) == 0
+        assert player.enqueue(item) == 1
+        with pytest.raises(QueueFullError, match="full \\(2 waiting\\)"):
+            player.enqueue(item)
+        assert player.stop() == 2
+    finally:
+        await player.close()

@@ -177,6 +177,7 @@ async def test_autoread_reads_a_listeners_message_in_their_default_voice(
     owner, admin, other = people["owner"], people["admin"], people["other"]
     voice = await enrolled_voice(speaking_bot, owner, short_speech_clips["wav"])
     await speaking_bot.store.settings.set_member_voice(guild.id, int(owner["id"]), voice.id)
+    await speaking_bot.store.settings.update_guild(guild.id, announce_names=1)
     log = await fake_discord.slash(
         guild, admin, "autoread", [{"name": "enabled", "type": 5, "value": True}]
     )
@@ -199,7 +200,7 @@ async def test_autoread_reads_a_listeners_message_in_their_default_voice(
     await eventually(lambda: len(spy.chunks) >= 1, "a message read aloud")
     await session.wait_for_silence(timeout=60)
     assert len(session.voiced_packets) >= 5  # 8 speech tokens, trimmed: a few frames
-    assert [c.text for c in spy.chunks] == ["Hi a link to example.com everyone!"]
+    assert [c.text for c in spy.chunks] == ["Olive says: Hi a link to example.com everyone!"]
 
 
 async def test_refusals_are_specific(
