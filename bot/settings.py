@@ -143,6 +143,7 @@ class Settings(BaseSettings):
             tts_model=self.tts_model,
             separation_model=self.separation_model,
             models_dir=self.models_dir,
+            max_song_seconds=self.max_song_seconds,
             torch_threads=self.torch_threads,
         )
 

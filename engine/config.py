@@ -22,6 +22,15 @@ class SeparationModel(StrEnum):
     HTDEMUCS_FT = "htdemucs_ft"
 
 
+class SingingMethod(StrEnum):
+    """How a cover's vocals are turned into the voice."""
+
+    AUTO = "auto"
+    """RVC when the voice has a singing model, zero-shot otherwise."""
+    RVC = "rvc"
+    ZERO_SHOT = "zero-shot"
+
+
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     """Everything the engine needs to know about its environment."""
@@ -31,5 +40,7 @@ class EngineConfig:
     tts_model: TTSModel = TTSModel.ORIGINAL
     separation_model: SeparationModel = SeparationModel.HTDEMUCS
     models_dir: Path | None = None
+    max_song_seconds: float = 480.0
+    """Longer songs are refused before separation starts."""
     torch_threads: int = 0
     """Intra-op threads for CPU inference; 0 keeps torch's default."""

@@ -13,12 +13,12 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.audio import Audio, crossfade_join, prepare_voice_sample
-from engine.config import EngineConfig
+from engine.config import EngineConfig, SingingMethod
 from engine.device import resolve_device
 from engine.executor import CancelToken, GpuExecutor, Priority
 from engine.text import split_for_speech
@@ -29,6 +29,12 @@ from engine.tts.params import SpeechParams
 from engine.tts.postprocess import trim_trailing_noise
 from engine.tts.profile import PreparedSample, VoiceProfile
 from engine.voices import combine_reference, store_prepared_sample
+
+if TYPE_CHECKING:
+    from engine.convert import ConversionParams, PitchMethod, RvcModelInfo
+    from engine.cover import CoverParams, CoverResult, StageProgress
+    from engine.covers import CoverWorkshop
+    from engine.singing import SingingParams
 
 BackendFactory = Callable[[EngineConfig, str], TTSBackend]
 
@@ -98,6 +104,7 @@ class Engine:
         self._start_lock = asyncio.Lock()
         self._conditionals: OrderedDict[tuple[str, int], Any] = OrderedDict()
         self._conditionals_cache_size = conditionals_cache_size
+        self._workshop: CoverWorkshop | None = None
 
     # start-up ---------------------------------------------------------------------------
     async def device(self) -> str:
@@ -312,6 +319,71 @@ class Engine:
         await self._started()
         assert self._backend is not None
         await asyncio.to_thread(self._backend.check_available)
+
+    # covers ------------------------------------------------------------------------------------
+    async def _covers(self) -> CoverWorkshop:
+        """Cover machinery (imports torch and the cover stack on first use only)."""
+        executor = await self._started()
+        if self._workshop is None:
+            from engine.covers import CoverWorkshop
+
+            assert self._device is not None and self._backend is not None
+            self._workshop = CoverWorkshop(
+                self.config, executor, self._device, self._tts, self._backend.check_available
+            )
+        return self._workshop
+
+    async def cover(
+        self,
+        song: Path,
+        profile: VoiceProfile,
+        *,
+        singing_model: tuple[Path, Path | None] | None = None,
+        method: SingingMethod = SingingMethod.AUTO,
+        params: CoverParams | None = None,
+        conversion: ConversionParams | None = None,
+        singing: SingingParams | None = None,
+        output: Path | None = None,
+        progress: StageProgress | None = None,
+    ) -> CoverResult:
+        """``song`` sung by the voice: by its RVC model (``singing_model``: ``.pth`` and
+        optional ``.index``) or zero-shot from its conditionals; see :class:`SingingMethod`.
+
+        Cancel by cancelling the awaiting task; the running piece stops at its next check.
+        """
+        from engine.covers import choose_method
+
+        workshop = await self._covers()
+        chosen = choose_method(method, singing_model is not None)
+        converter = await workshop.converter(
+            chosen, profile, singing_model, conversion=conversion, singing=singing
+        )
+        return await workshop.pipeline.cover(
+            song, converter, params, output=output, progress=progress
+        )
+
+    async def check_cover_available(
+        self,
+        method: SingingMethod,
+        *,
+        has_singing_model: bool,
+        pitch_method: PitchMethod | None = None,
+    ) -> SingingMethod:
+        """The method a cover would use; raises at once when its weights are missing."""
+        from engine.convert import PitchMethod
+        from engine.covers import choose_method
+
+        workshop = await self._covers()
+        chosen = choose_method(method, has_singing_model)
+        await asyncio.to_thread(workshop.check_available, chosen, pitch_method or PitchMethod.RMVPE)
+        return chosen
+
+    async def describe_singing_model(self, model: Path, index: Path | None = None) -> RvcModelInfo:
+        """Validate an RVC export (and its index); raises ``RvcCheckpointError`` or
+        ``RvcIndexError`` with what is wrong. Nothing is loaded onto the device."""
+        from engine.convert.describe import describe_voice_files
+
+        return await asyncio.to_thread(describe_voice_files, model, index)
 
     # state -------------------------------------------------------------------------------------
     async def status(self) -> EngineStatus:

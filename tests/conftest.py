@@ -121,3 +121,22 @@ def chatterbox_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         models = tmp_path_factory.mktemp("models")
         (models / "chatterbox").symlink_to(checkpoint, target_is_directory=True)
         yield models
+
+
+@pytest.fixture(scope="session")
+def cover_models_dir(chatterbox_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The random Chatterbox plus a tiny random Demucs, ContentVec and RMVPE: everything a
+    cover needs (RVC voices themselves come per test from tests.checkpoints.rvc)."""
+    from tests.checkpoints.demucs import demucs_repo
+    from tests.checkpoints.rvc import content_encoder, rmvpe_weights
+
+    models = tmp_path_factory.mktemp("cover-models")
+    links = {
+        "chatterbox": (chatterbox_models_dir / "chatterbox").resolve(),
+        "demucs": demucs_repo(),
+        "contentvec": content_encoder(),
+        "rmvpe": rmvpe_weights().parent,
+    }
+    for name, target in links.items():
+        (models / name).symlink_to(target, target_is_directory=True)
+    return models

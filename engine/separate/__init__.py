@@ -13,6 +13,7 @@ from engine.separate.song import DEFAULT_MAX_SONG_SECONDS, check_song_length, lo
 from engine.separate.stems import Stems, Track
 from engine.separate.weights import (
     DOWNLOAD_COMMAND,
+    check_demucs_available,
     download_demucs,
     load_demucs,
     remote_files,
@@ -34,6 +35,7 @@ __all__ = [
     "StemsResult",
     "Track",
     "cache_key",
+    "check_demucs_available",
     "check_song_length",
     "download_demucs",
     "load_demucs",

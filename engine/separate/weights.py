@@ -147,6 +147,16 @@ def _not_downloaded(name: str, models_dir: Path | None) -> DemucsNotDownloadedEr
     )
 
 
+def check_demucs_available(name: str, *, models_dir: Path | None) -> None:
+    """Raise ``DemucsNotDownloadedError`` at once when ``name`` is on neither path (no network)."""
+    if models_dir is not None:
+        folder = models_dir / FOLDER_NAME
+        if folder.is_dir() and local_bag(folder, name) is not None:
+            return
+    if _hub_bag(name) is None:
+        raise _not_downloaded(name, models_dir)
+
+
 def load_demucs(name: str, *, models_dir: Path | None, allow_download: bool = True) -> Any:
     """Load the Demucs model (a ``BagOfModels``) called ``name`` on the CPU, in eval mode."""
     if models_dir is not None:

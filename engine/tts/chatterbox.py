@@ -100,6 +100,11 @@ class ChatterboxBackend:
             self.load()
         return self._model
 
+    @property
+    def s3gen(self) -> Any:
+        """The loaded S3Gen module: zero-shot singing converts voices with it."""
+        return self.model.s3gen
+
     # conditionals ---------------------------------------------------------------------------
     def make_conditionals(self, reference_wav: Path, exaggeration: float) -> Any:
         model = self.model
