@@ -43,12 +43,37 @@ def check_audio_attachment(attachment: discord.Attachment, *, max_bytes: int) ->
     return suffix if suffix in AUDIO_EXTENSIONS else ".audio"
 
 
+def check_file_attachment(
+    attachment: discord.Attachment, *, suffix: str, what: str, max_bytes: int
+) -> str:
+    """Refuse a file without ``suffix`` (e.g. ``.pth``) or too big, before downloading it."""
+    if PurePath(attachment.filename).suffix.lower() != suffix:
+        raise UserFacingError(
+            f"`{discord.utils.escape_markdown(attachment.filename)[:80]}` is not {what} "
+            f"(a `{suffix}` file)."
+        )
+    if attachment.size > max_bytes:
+        raise UserFacingError(
+            f"That file is {_megabytes(attachment.size)}; the limit for {what} is "
+            f"{_megabytes(max_bytes)}."
+        )
+    if attachment.size == 0:
+        raise UserFacingError("That file is empty.")
+    return suffix
+
+
 async def download_attachment(
-    attachment: discord.Attachment, folder: Path, *, max_bytes: int
+    attachment: discord.Attachment, folder: Path, *, max_bytes: int, suffix: str | None = None
 ) -> Path:
     """Save the attachment as ``folder/<random><suffix>``; the member's filename never
-    becomes a path. The size is checked again on the bytes actually received."""
-    suffix = check_audio_attachment(attachment, max_bytes=max_bytes)
+    becomes a path. The size is checked again on the bytes actually received.
+
+    Without ``suffix`` the attachment must be audio; with it, the caller has checked it
+    (:func:`check_file_attachment`)."""
+    if suffix is None:
+        suffix = check_audio_attachment(attachment, max_bytes=max_bytes)
+    elif attachment.size > max_bytes:
+        raise UserFacingError(f"That file is larger than the {_megabytes(max_bytes)} limit.")
     try:
         data = await attachment.read()
     except (discord.HTTPException, discord.NotFound) as error:

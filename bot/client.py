@@ -26,8 +26,8 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.exts.autoread",
     "bot.exts.settings",
     "bot.exts.detect",
+    "bot.exts.covers",
 )
-INTERRUPTED_JOB_REASON = "Parrot restarted while this job was unfinished; please start it again."
 
 
 def default_intents(*, read_messages: bool = True) -> discord.Intents:
@@ -75,9 +75,6 @@ class ParrotBot(commands.Bot):
         self._store = await Store.open(self.settings.database_path)
         self._library = VoiceLibrary(self._store, self.settings.data_dir)
         await self._library.sweep()
-        failed = await self._store.jobs.fail_interrupted(INTERRUPTED_JOB_REASON)
-        if failed:
-            log.warning("marked %d interrupted job(s) as failed", failed)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         log.info("loaded %d extension(s)", len(EXTENSIONS))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
+import sys
 
 import discord
 from discord import app_commands
@@ -46,14 +48,18 @@ def describe_failure(error: BaseException) -> str | None:
     if isinstance(error, EngineBusyError):
         return "The voice engine is busy right now; please try again in a minute."
     if isinstance(error, ModelNotDownloadedError):
+        command = re.search(r"`(parrot models download[^`]*)`", str(error))
         return (
-            "The voice model is not downloaded on this bot yet; ask the bot owner to run "
-            "`parrot models download`."
+            "The model this needs is not downloaded on this bot yet; ask the bot owner to run "
+            f"`{command.group(1) if command else 'parrot models download'}`."
         )
     if isinstance(error, VoiceNotEnrolledError):
         return "That voice is not ready for the current model; enrol it again."
     if isinstance(error, JobCancelledError):
         return "That was cancelled."
+    cover_failure = _describe_cover_failure(error)
+    if cover_failure is not None:
+        return cover_failure
     if isinstance(
         error,
         InvalidSpeechParamsError
@@ -63,6 +69,26 @@ def describe_failure(error: BaseException) -> str | None:
         | NotInVoiceError,
     ):
         return _sentence(str(error))
+    return None
+
+
+_COVER_FAILURES = {
+    ("engine.separate.errors", "SongTooLongError"): "{}",
+    ("engine.cover.encode", "OutputTooLargeError"): "The cover would not fit: {}",
+    ("engine.cover.params", "InvalidCoverParamsError"): "{}",
+    ("engine.convert.params", "InvalidConversionParamsError"): "{}",
+    ("engine.covers", "NoSingingModelError"): "{}",
+    ("engine.convert.errors", "RvcCheckpointError"): "That singing model can't be used: {}",
+    ("engine.convert.errors", "RvcIndexError"): "That index can't be used: {}",
+}
+
+
+def _describe_cover_failure(error: BaseException) -> str | None:
+    """Cover errors; a module not imported yet cannot have raised, so none is imported."""
+    for (module_name, class_name), template in _COVER_FAILURES.items():
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(error, getattr(module, class_name)):
+            return _sentence(template.format(error))
     return None
 
 

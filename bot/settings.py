@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     models_dir: Path | None = None
     """A local folder holding model weights; without it they come from the Hugging Face hub."""
     references_dir: Path = Path("references")
+    """Preset voices: one audio file, or one folder of samples, per voice."""
+    retention_days: Annotated[int, Field(ge=0)] = 0
+    """Generated audio older than this many days is deleted; 0 keeps it forever."""
     torch_threads: Annotated[int, Field(ge=0, le=256)] = 0
     log_level: str = "INFO"
 
@@ -76,6 +79,19 @@ class Settings(BaseSettings):
     max_voices_per_member: PositiveInt = 10
     max_samples_per_voice: PositiveInt = 10
     voice_connect_timeout_seconds: PositiveFloat = 20.0
+
+    # covers
+    max_song_upload_mb: PositiveFloat = 100.0
+    max_model_upload_mb: PositiveFloat = 512.0
+    """Each of a singing model's files (.pth and .index)."""
+    max_covers_per_member: PositiveInt = 1
+    """Covers one member may have queued or running at once."""
+    max_cover_queue: PositiveInt = 8
+    """Covers waiting bot-wide before /cover answers that the bot is busy."""
+    concurrent_covers: PositiveInt = 1
+    """Covers made at the same time (each still shares the GPU queue with speech)."""
+    singing_decoder_steps: Annotated[int, Field(ge=1, le=50)] | None = None
+    """S3Gen steps for zero-shot singing; None keeps the model's default."""
 
     # speech
     read_messages: bool = True
@@ -129,6 +145,10 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def covers_dir(self) -> Path:
+        return self.data_dir / "covers"
 
     def require_token(self) -> str:
         """The bot token, or a :class:`SettingsError` that says where to get one."""

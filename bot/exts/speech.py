@@ -10,13 +10,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.access import Actor
+from bot.autocomplete import usable_voices
 from bot.checks import guild_member, manages_guild, parrot_of, require_speaker_role
 from bot.errors import UserFacingError
 from bot.runtime import speech_params
 from bot.store.models import Voice
 from bot.voice.connect import ensure_connected, members_channel
 from bot.voice.player import GuildPlayer, Notify, PlaybackReport, Utterance
-from bot.voice_lookup import actor_of, default_voice, usable_voice, voice_choices
+from bot.voice_lookup import actor_of, default_voice, usable_voice
 from engine.text import normalize_for_reading
 from engine.tts.errors import VoiceNotEnrolledError
 
@@ -33,12 +34,6 @@ def _cooldown_key(interaction: discord.Interaction) -> tuple[int | None, int]:
 def _say_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
     seconds = parrot_of(interaction).settings.say_cooldown_seconds
     return app_commands.Cooldown(1, seconds) if seconds > 0 else None
-
-
-async def _voice_autocomplete(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    return await voice_choices(parrot_of(interaction).store, actor_of(interaction), current)
 
 
 class SpeechCog(commands.Cog):
@@ -106,7 +101,7 @@ class SpeechCog(commands.Cog):
     # /say --------------------------------------------------------------------------------
     @app_commands.command(name="say", description="Say something in your voice channel")
     @app_commands.describe(text="What to say", voice="Whose voice (default: yours)")
-    @app_commands.autocomplete(voice=_voice_autocomplete)
+    @app_commands.autocomplete(voice=usable_voices)
     @app_commands.checks.dynamic_cooldown(_say_cooldown, key=_cooldown_key)
     @app_commands.guild_only()
     async def say(

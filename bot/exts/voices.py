@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,11 +13,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.attachments import check_audio_attachment, download_attachment
-from bot.checks import guild_member, parrot_of, require_speaker_role
-from bot.errors import UserFacingError
+from bot.attachments import check_audio_attachment, check_file_attachment, download_attachment
+from bot.autocomplete import manageable_voices, usable_voices
+from bot.checks import guild_member, require_speaker_role
+from bot.errors import UserFacingError, describe_failure
 from bot.library import VoiceEnroller, check_voice_name
 from bot.runtime import sample_limits
+from bot.singing_models import attach_singing_model, detach_singing_model
 from bot.store.models import Visibility, Voice, VoiceSource
 from bot.views import ConfirmView
 from bot.voice_lookup import (
@@ -25,7 +28,6 @@ from bot.voice_lookup import (
     manageable_voice,
     usable_voice,
     visible_voices,
-    voice_choices,
 )
 from engine.tts.profile import PreparedSample
 
@@ -44,19 +46,6 @@ def _quality_line(sample: PreparedSample) -> str:
     if report.notes:
         line += "\n" + "\n".join(f"• {note}" for note in report.notes[:3])
     return line
-
-
-async def _voice_autocomplete(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    return await voice_choices(parrot_of(interaction).store, actor_of(interaction), current)
-
-
-async def _manageable_autocomplete(
-    interaction: discord.Interaction, current: str
-) -> list[app_commands.Choice[str]]:
-    store = parrot_of(interaction).store
-    return await voice_choices(store, actor_of(interaction), current, manageable=True)
 
 
 class VoicesCog(commands.Cog):
@@ -133,7 +122,7 @@ class VoicesCog(commands.Cog):
 
     @voice.command(name="add-sample", description="Add another clip to one of your voices")
     @app_commands.describe(voice=VOICE_HELP, sample="Another clip of the same voice")
-    @app_commands.autocomplete(voice=_manageable_autocomplete)
+    @app_commands.autocomplete(voice=manageable_voices)
     async def add_sample(
         self, interaction: discord.Interaction, voice: str, sample: discord.Attachment
     ) -> None:
@@ -173,7 +162,7 @@ class VoicesCog(commands.Cog):
 
     @voice.command(name="info", description="Details of a voice")
     @app_commands.describe(voice=VOICE_HELP)
-    @app_commands.autocomplete(voice=_voice_autocomplete)
+    @app_commands.autocomplete(voice=usable_voices)
     async def info(self, interaction: discord.Interaction, voice: str) -> None:
         actor = actor_of(interaction)
         target = await usable_voice(self.bot.store, voice, actor)
@@ -192,7 +181,7 @@ class VoicesCog(commands.Cog):
     # changing ----------------------------------------------------------------------------
     @voice.command(name="rename", description="Rename one of your voices")
     @app_commands.describe(voice=VOICE_HELP, new_name="The new name")
-    @app_commands.autocomplete(voice=_manageable_autocomplete)
+    @app_commands.autocomplete(voice=manageable_voices)
     async def rename(
         self,
         interaction: discord.Interaction,
@@ -208,7 +197,7 @@ class VoicesCog(commands.Cog):
 
     @voice.command(name="share", description="Share a voice with this server, or make it private")
     @app_commands.describe(voice=VOICE_HELP, shared="True: everyone here may use it")
-    @app_commands.autocomplete(voice=_manageable_autocomplete)
+    @app_commands.autocomplete(voice=manageable_voices)
     async def share(self, interaction: discord.Interaction, voice: str, shared: bool) -> None:
         actor = actor_of(interaction)
         target = await manageable_voice(self.bot.store, voice, actor)
@@ -223,7 +212,7 @@ class VoicesCog(commands.Cog):
 
     @voice.command(name="default", description="The voice Parrot uses for you in this server")
     @app_commands.describe(voice=VOICE_HELP)
-    @app_commands.autocomplete(voice=_voice_autocomplete)
+    @app_commands.autocomplete(voice=usable_voices)
     async def default(self, interaction: discord.Interaction, voice: str) -> None:
         actor = actor_of(interaction)
         target = await usable_voice(self.bot.store, voice, actor)
@@ -232,9 +221,74 @@ class VoicesCog(commands.Cog):
             f"Your voice in this server is now **{target.name}**.", ephemeral=True
         )
 
+    # singing ---------------------------------------------------------------------------
+    @voice.command(name="singing-model", description="Give one of your voices an RVC model")
+    @app_commands.describe(
+        voice=VOICE_HELP,
+        model="The voice's RVC model (.pth, v1 or v2, 32/40/48 kHz)",
+        index="Its feature index (.index), optional: makes the voice closer",
+    )
+    @app_commands.autocomplete(voice=manageable_voices)
+    async def singing_model(
+        self,
+        interaction: discord.Interaction,
+        voice: str,
+        model: discord.Attachment,
+        index: discord.Attachment | None = None,
+    ) -> None:
+        target = await manageable_voice(self.bot.store, voice, actor_of(interaction))
+        limit = int(self.bot.settings.max_model_upload_mb * 1024 * 1024)
+        check_file_attachment(model, suffix=".pth", what="an RVC model", max_bytes=limit)
+        if index is not None:
+            check_file_attachment(index, suffix=".index", what="an RVC index", max_bytes=limit)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        uploads = [(model, ".pth")] + ([(index, ".index")] if index is not None else [])
+        paths = []
+        try:
+            for attachment, suffix in uploads:
+                paths.append(
+                    await download_attachment(
+                        attachment, self.uploads, max_bytes=limit, suffix=suffix
+                    )
+                )
+            info = await attach_singing_model(
+                self.bot.store,
+                self.bot.library,
+                self.bot.engine,
+                target,
+                paths[0],
+                paths[1] if len(paths) > 1 else None,
+            )
+        except Exception as error:
+            shown = _with_shown_names(error, zip(paths, [a for a, _ in uploads], strict=False))
+            if shown is error:
+                raise
+            raise shown from error
+        finally:
+            for path in paths:
+                await asyncio.to_thread(path.unlink, True)
+        extra = " and its index" if index is not None else ""
+        await interaction.followup.send(
+            f"**{target.name}** now sings covers with its RVC model{extra} ({info}). "
+            "Try it with `/cover`.",
+            ephemeral=True,
+        )
+
+    @voice.command(name="forget-singing-model", description="Remove a voice's RVC model")
+    @app_commands.describe(voice=VOICE_HELP)
+    @app_commands.autocomplete(voice=manageable_voices)
+    async def forget_singing_model(self, interaction: discord.Interaction, voice: str) -> None:
+        target = await manageable_voice(self.bot.store, voice, actor_of(interaction))
+        if not await detach_singing_model(self.bot.store, self.bot.library, target):
+            raise UserFacingError(f"**{target.name}** has no singing model.")
+        await interaction.response.send_message(
+            f"Removed the singing model of **{target.name}**; it sings zero-shot again.",
+            ephemeral=True,
+        )
+
     @voice.command(name="delete", description="Delete a voice and every file of it")
     @app_commands.describe(voice=VOICE_HELP)
-    @app_commands.autocomplete(voice=_manageable_autocomplete)
+    @app_commands.autocomplete(voice=manageable_voices)
     async def delete(self, interaction: discord.Interaction, voice: str) -> None:
         target = await manageable_voice(self.bot.store, voice, actor_of(interaction))
         view = ConfirmView(interaction.user.id, confirm_label="Delete")
@@ -251,6 +305,19 @@ class VoicesCog(commands.Cog):
         if current is not None:
             await self.bot.library.delete(current)
         await interaction.followup.send(f"Deleted **{target.name}**.", ephemeral=True)
+
+
+def _with_shown_names(
+    error: Exception, saved: Iterable[tuple[Path, discord.Attachment]]
+) -> Exception:
+    """A described failure worded with the member's file names instead of ours."""
+    message = describe_failure(error)
+    if message is None:
+        return error
+    for path, attachment in saved:
+        shown = discord.utils.escape_markdown(attachment.filename)[:80]
+        message = message.replace(path.name, shown)
+    return UserFacingError(message)
 
 
 def _visibility_text(voice: Voice) -> str:

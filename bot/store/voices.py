@@ -134,6 +134,15 @@ class VoiceRepository:
             (path, tts_model, voice_id),
         )
 
+    async def set_singing_model(
+        self, voice_id: str, model: str | None, index: str | None = None
+    ) -> None:
+        """Point the voice at its RVC files (paths relative to the data dir), or at none."""
+        await self._db.execute(
+            f"UPDATE voices SET rvc_model = ?, rvc_index = ?, updated_at = {_NOW} WHERE id = ?",
+            (model, index if model else None, voice_id),
+        )
+
     async def delete(self, voice_id: str) -> bool:
         """Delete the rows (samples go by cascade). The caller removes the files after."""
         return await self._db.execute("DELETE FROM voices WHERE id = ?", (voice_id,)) > 0

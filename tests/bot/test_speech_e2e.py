@@ -275,7 +275,8 @@ async def test_missing_model_and_busy_engine_are_explained(
     backend.unload()
     backend.config = type(backend.config)(data_dir=backend.config.data_dir, device="cpu")
     log = await say(fake_discord, guild, owner, "Hello again.", voice=voice.id)
-    assert "voice model is not downloaded" in reply_text(log)
+    assert "is not downloaded on this bot yet" in reply_text(log)
+    assert "`parrot models download original`" in reply_text(log)
 
 
 async def test_skip_stop_queue_and_recovery_after_a_voice_server_failover(

@@ -1,0 +1,22 @@
+"""Voice-name suggestions for slash-command options, shared by every cog."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+from bot.checks import parrot_of
+from bot.voice_lookup import actor_of, voice_choices
+
+
+async def usable_voices(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    return await voice_choices(parrot_of(interaction).store, actor_of(interaction), current)
+
+
+async def manageable_voices(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    store = parrot_of(interaction).store
+    return await voice_choices(store, actor_of(interaction), current, manageable=True)

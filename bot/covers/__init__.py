@@ -1,0 +1,1 @@
+"""Cover jobs: queued, run on the engine, persisted, resumed after a restart."""

@@ -1,0 +1,101 @@
+"""What a cover's message says at each step (plain text, no Discord calls)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.covers.runner import CoverUpdate
+from bot.store.jobs import Job
+
+STAGE_NAMES = {
+    "read": "Reading the song",
+    "separate": "Separating vocals and instruments",
+    "convert": "Singing the vocals in the new voice",
+    "shift": "Changing the key",
+    "effects": "Polishing the vocals",
+    "mix": "Mixing",
+    "encode": "Encoding",
+}
+STAGE_WEIGHTS = {
+    "read": 0.02,
+    "separate": 0.35,
+    "convert": 0.45,
+    "shift": 0.05,
+    "effects": 0.05,
+    "mix": 0.03,
+    "encode": 0.05,
+}
+"""Rough shares of a cover's time, to turn stage progress into one percentage."""
+METHOD_NAMES = {"rvc": "RVC model", "zero-shot": "zero-shot singing"}
+FORMAT_NAMES = {"ogg": "Opus", "mp3": "MP3"}
+BAR_WIDTH = 12
+
+
+def overall_fraction(stage: str, fraction: float) -> float:
+    done = 0.0
+    for name, weight in STAGE_WEIGHTS.items():
+        if name == stage:
+            return min(1.0, done + weight * max(0.0, min(1.0, fraction)))
+        done += weight
+    return done
+
+
+def _bar(fraction: float) -> str:
+    filled = round(fraction * BAR_WIDTH)
+    return "▰" * filled + "▱" * (BAR_WIDTH - filled)
+
+
+def _what(job: Job) -> str:
+    params = job.params
+    song = discord.utils.escape_markdown(str(params.get("song_name", "the song")))
+    voice = discord.utils.escape_markdown(str(params.get("voice_name", "?")))
+    key = int(params.get("semitones", 0))
+    key_text = f", key {key:+d}" if key else ""
+    return f"Cover of `{song}` in **{voice}**{key_text}"
+
+
+def progress_text(job: Job, update: CoverUpdate) -> str:
+    if update.stage is None:
+        position = update.position or 1
+        ahead = "1 cover is" if position == 1 else f"{position} covers are"
+        return f"{_what(job)}\n⏳ Waiting: {ahead} ahead of it (position {position})."
+    overall = overall_fraction(update.stage, update.fraction)
+    stage = STAGE_NAMES.get(update.stage, update.stage)
+    return f"{_what(job)}\n{_bar(overall)} {overall:.0%} · {stage}…"
+
+
+def resumed_text(job: Job) -> str:
+    return f"{_what(job)}\n🔁 Parrot restarted; picking this cover up where it left off."
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def finished_text(job: Job, result: Any) -> str:
+    details = [f"Sung with {METHOD_NAMES.get(result.method, result.method)}"]
+    if result.octaves:
+        details.append(f"melody moved {result.octaves:+d} octave(s) to suit the voice")
+    details.append(_duration(result.duration_s))
+    details.append(
+        f"{FORMAT_NAMES.get(str(result.format), result.format)} {result.bitrate_kbps} kb/s"
+    )
+    details.append(f"made in {_duration(result.timings.get('total', 0.0))}")
+    lines = [f"{_what(job)} is ready for <@{job.user_id}>.", " · ".join(details)]
+    lines += [f"• {note}" for note in result.notes[:3]]
+    return "\n".join(lines)
+
+
+def done_text(job: Job) -> str:
+    return f"{_what(job)}\n✅ Done: the file is posted below."
+
+
+def failed_text(job: Job, message: str) -> str:
+    return f"{_what(job)}\n❌ {message}"
+
+
+def cancelled_text(job: Job) -> str:
+    return f"{_what(job)}\n🚫 Cancelled."

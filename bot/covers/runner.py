@@ -1,0 +1,288 @@
+"""Runs cover jobs: waits its turn, makes the cover on the engine, keeps the job row true.
+
+The runner knows nothing of Discord: whoever submits a job passes a :class:`CoverReporter`
+that tells people (a Discord message, a test). Every job ends in exactly one of
+``done``, ``failed`` or ``cancelled``, except when the bot shuts down mid-job: then the
+row stays ``running`` and :meth:`CoverRunner.recover` picks it up at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.covers.queue import CoverQueue
+from bot.errors import UserFacingError, describe_failure
+from bot.library import VoiceLibrary
+from bot.settings import Settings
+from bot.singing_models import singing_model_paths
+from bot.store import Store
+from bot.store.jobs import Job
+from bot.store.models import JobState, VoiceStatus
+from engine.audio import AudioFormat
+from engine.config import SingingMethod
+from engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+KIND = "cover"
+JOBS_FOLDER = "jobs"
+"""Under the data directory: the songs of unfinished jobs (removed when a job ends)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CoverUpdate:
+    """Where a job stands, as people see it."""
+
+    stage: str | None
+    """None while waiting for its turn."""
+    fraction: float
+    position: int | None
+    """0 while running, 1.. while waiting."""
+
+
+class CoverReporter(Protocol):
+    async def progress(self, job: Job, update: CoverUpdate) -> None: ...
+
+    async def finished(self, job: Job, result: Any) -> None:
+        """``result`` is the engine's ``CoverResult``; the file is at ``result.path``."""
+
+    async def failed(self, job: Job, message: str) -> None: ...
+
+    async def cancelled(self, job: Job) -> None: ...
+
+
+ReporterFactory = Callable[[Job], CoverReporter]
+
+
+def cover_request(
+    *, song_name: str, voice_name: str, semitones: int, method: SingingMethod, max_bytes: int
+) -> dict[str, Any]:
+    """What a job row keeps of the request (JSON), enough to run it again after a restart."""
+    return {
+        "song_name": song_name[:100],
+        "voice_name": voice_name,
+        "semitones": semitones,
+        "method": method.value,
+        "max_bytes": max_bytes,
+    }
+
+
+class CoverRunner:
+    def __init__(
+        self,
+        store: Store,
+        library: VoiceLibrary,
+        engine: Engine,
+        settings: Settings,
+        *,
+        progress_interval: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.library = library
+        self.engine = engine
+        self.settings = settings
+        self.progress_interval = progress_interval
+        self.queue = CoverQueue(
+            concurrent=settings.concurrent_covers, max_waiting=settings.max_cover_queue
+        )
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._cancelled_by_people: set[str] = set()
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.settings.data_dir / JOBS_FOLDER
+
+    def new_song_path(self, suffix: str) -> Path:
+        return self.jobs_dir / f"{secrets.token_hex(8)}{suffix}"
+
+    # submitting and cancelling ------------------------------------------------------------
+    def submit(self, job: Job, reporter: CoverReporter) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._run(job, reporter), name=f"cover {job.id}")
+        self._tasks[job.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+        return task
+
+    def running(self, job_id: str) -> bool:
+        return job_id in self._tasks
+
+    async def cancel(self, job_id: str) -> bool:
+        """Stop a job (waiting or running); False when it is not in this process."""
+        task = self._tasks.get(job_id)
+        if task is None:
+            return False
+        self._cancelled_by_people.add(job_id)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return True
+
+    async def close(self) -> None:
+        """Stop every job without ending it: the rows stay unfinished for :meth:`recover`."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # after a restart ------------------------------------------------------------------------
+    async def recover(self, reporter_for: ReporterFactory) -> tuple[int, int]:
+        """Resume each unfinished job whose song and voice are still there; fail the rest
+        with a reason. Then delete songs that no unfinished job needs. Returns counts."""
+        resumed = failed = 0
+        for job in await self.store.jobs.unfinished(KIND):
+            reporter = reporter_for(job)
+            problem = await self._why_not_resumable(job)
+            if problem is None:
+                self.submit(job, reporter)
+                resumed += 1
+                continue
+            await self.store.jobs.finish(job.id, JobState.FAILED, error=problem)
+            await self._remove_song(job)
+            await _quietly(reporter.failed(job, problem))
+            failed += 1
+        await asyncio.to_thread(self._sweep_songs, await self._needed_songs())
+        return resumed, failed
+
+    async def _why_not_resumable(self, job: Job) -> str | None:
+        name = job.params.get("song_name", "the song")
+        if not job.input_path or not self.library.path(job.input_path).is_file():
+            return f"Parrot restarted and the upload of {name} is gone; please send it again."
+        voice = await self.store.voices.get(job.voice_id) if job.voice_id else None
+        if voice is None or voice.status is not VoiceStatus.READY:
+            return "The voice of this cover was deleted or retired while Parrot restarted."
+        return None
+
+    async def _needed_songs(self) -> set[Path]:
+        jobs = await self.store.jobs.unfinished(KIND)
+        return {self.library.path(job.input_path) for job in jobs if job.input_path}
+
+    def _sweep_songs(self, needed: set[Path]) -> None:
+        if not self.jobs_dir.is_dir():
+            return
+        for path in self.jobs_dir.iterdir():
+            if path.is_file() and path.resolve() not in needed:
+                path.unlink(missing_ok=True)
+
+    async def _remove_song(self, job: Job) -> None:
+        if job.input_path:
+            await asyncio.to_thread(self.library.path(job.input_path).unlink, True)
+
+    # one job --------------------------------------------------------------------------------
+    async def _run(self, job: Job, reporter: CoverReporter) -> None:
+        state = _State()
+        ticker = asyncio.create_task(self._tick(job, reporter, state))
+        ending = True
+        try:
+            async with self.queue.turn(job.id):
+                state.started = True
+                result = await self._make(job, state)
+            ticker.cancel()
+            await self._record(job, result)
+            await _quietly(reporter.finished(job, result))
+        except asyncio.CancelledError:
+            ticker.cancel()
+            if job.id not in self._cancelled_by_people:
+                ending = False  # shutting down: recover() resumes it at the next start
+                raise
+            self._cancelled_by_people.discard(job.id)
+            await self.store.jobs.finish(job.id, JobState.CANCELLED)
+            await _quietly(reporter.cancelled(job))
+        except Exception as error:
+            ticker.cancel()
+            message = describe_failure(error)
+            if message is None:
+                incident = secrets.token_hex(3)
+                log.error("cover %s failed (incident %s)", job.id, incident, exc_info=error)
+                message = (
+                    f"The cover failed on my side (incident `{incident}`); "
+                    "the bot owner can find the details in the logs."
+                )
+            await self.store.jobs.finish(job.id, JobState.FAILED, error=message)
+            await _quietly(reporter.failed(job, message))
+        finally:
+            ticker.cancel()
+            if ending:
+                await self._remove_song(job)
+
+    async def _make(self, job: Job, state: _State) -> Any:
+        from engine.cover import CoverParams
+        from engine.singing import SingingParams
+
+        voice = await self.store.voices.get(job.voice_id) if job.voice_id else None
+        if voice is None or voice.status is not VoiceStatus.READY:
+            raise UserFacingError("The voice of this cover was deleted before its turn came.")
+        assert job.input_path is not None
+        params = job.params
+        output = self.settings.covers_dir / f"{job.id}.ogg"
+        await asyncio.to_thread(output.parent.mkdir, parents=True, exist_ok=True)
+        return await self.engine.cover(
+            self.library.path(job.input_path),
+            self.engine.profile(self.library.folder(voice.id)),
+            singing_model=singing_model_paths(self.library, voice),
+            method=SingingMethod(params.get("method", SingingMethod.AUTO)),
+            params=CoverParams(
+                semitones=int(params.get("semitones", 0)),
+                output_format=AudioFormat.OGG_OPUS,
+                max_bytes=int(params.get("max_bytes", 10 * 1024 * 1024)),
+            ),
+            singing=SingingParams(decoder_steps=self.settings.singing_decoder_steps, seed=0),
+            output=output,
+            progress=state.on_progress,
+        )
+
+    async def _record(self, job: Job, result: Any) -> None:
+        relative = self.library.relative(result.path)
+        await self.store.jobs.finish(job.id, JobState.DONE, output_path=relative)
+        await self.store.generations.record(
+            kind=KIND,
+            user_id=job.user_id,
+            guild_id=job.guild_id,
+            voice_id=job.voice_id,
+            input_seconds=result.duration_s,
+            audio_seconds=result.duration_s,
+            elapsed_seconds=result.timings.get("total"),
+            method=result.method,
+            output_path=relative,
+        )
+
+    async def _tick(self, job: Job, reporter: CoverReporter, state: _State) -> None:
+        """Tell people (and the row) where the job stands, at most every interval."""
+        shown: CoverUpdate | None = None
+        while True:
+            update = CoverUpdate(
+                state.stage if state.started else None,
+                round(state.fraction, 2),
+                self.queue.position(job.id),
+            )
+            if update != shown:
+                shown = update
+                if update.stage is not None:
+                    await self.store.jobs.advance(job.id, update.stage, update.fraction)
+                await _quietly(reporter.progress(job, update))
+            await asyncio.sleep(self.progress_interval)
+
+
+@dataclass(slots=True)
+class _State:
+    started: bool = False
+    stage: str | None = None
+    fraction: float = 0.0
+
+    def on_progress(self, stage: str, fraction: float) -> None:
+        self.stage, self.fraction = stage, fraction
+
+
+async def _quietly(call: Any) -> None:
+    """Telling people must never decide a job's fate: log and go on."""
+    try:
+        await call
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.warning("could not report on a cover job", exc_info=True)

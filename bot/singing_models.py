@@ -1,0 +1,80 @@
+"""A voice's RVC model: checked when attached, kept in the voice's folder, found for covers.
+
+Same ordering rule as the voice library: new files are complete on disk before the row
+points at them, and old files go only after the row stopped pointing at them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.library import VoiceLibrary
+from bot.store import Store
+from bot.store.models import Voice
+from bot.store.voices import new_id
+from engine.engine import Engine
+from engine.files import atomic_copy
+
+if TYPE_CHECKING:
+    from engine.convert.checkpoint import RvcModelInfo
+
+SINGING_FOLDER = "singing"
+
+
+def singing_model_paths(library: VoiceLibrary, voice: Voice) -> tuple[Path, Path | None] | None:
+    """The voice's ``.pth`` and optional ``.index`` as absolute paths, or None."""
+    if not voice.rvc_model:
+        return None
+    index = library.path(voice.rvc_index) if voice.rvc_index else None
+    return library.path(voice.rvc_model), index
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+async def attach_singing_model(
+    store: Store,
+    library: VoiceLibrary,
+    engine: Engine,
+    voice: Voice,
+    model_source: Path,
+    index_source: Path | None = None,
+) -> RvcModelInfo:
+    """Validate an RVC export (and index), copy it into the voice's folder and point the
+    voice at it, replacing any earlier one. Raises ``RvcCheckpointError``/``RvcIndexError``."""
+    info = await engine.describe_singing_model(model_source, index_source)
+    folder = library.folder(voice.id) / SINGING_FOLDER
+    stem = new_id()
+    model = folder / f"{stem}.pth"
+    index = folder / f"{stem}.index" if index_source is not None else None
+    written: list[Path] = []
+    try:
+        await asyncio.to_thread(atomic_copy, model_source, model)
+        written.append(model)
+        if index_source is not None and index is not None:
+            await asyncio.to_thread(atomic_copy, index_source, index)
+            written.append(index)
+        await store.voices.set_singing_model(
+            voice.id, library.relative(model), library.relative(index) if index else None
+        )
+    except BaseException:
+        await asyncio.to_thread(_remove, written)
+        raise
+    previous = singing_model_paths(library, voice)
+    if previous is not None:
+        await asyncio.to_thread(_remove, [path for path in previous if path is not None])
+    return info
+
+
+async def detach_singing_model(store: Store, library: VoiceLibrary, voice: Voice) -> bool:
+    """Forget the voice's RVC model and delete its files; False when it had none."""
+    previous = singing_model_paths(library, voice)
+    if previous is None:
+        return False
+    await store.voices.set_singing_model(voice.id, None)
+    await asyncio.to_thread(_remove, [path for path in previous if path is not None])
+    return True
