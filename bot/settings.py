@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     """Covers waiting bot-wide before /cover answers that the bot is busy."""
     concurrent_covers: PositiveInt = 1
     """Covers made at the same time (each still shares the GPU queue with speech)."""
+    cover_cache_gb: PositiveFloat = 20.0
+    """Stems and later cover stages are kept up to this size; the least recently used go."""
     singing_decoder_steps: Annotated[int, Field(ge=1, le=50)] | None = None
     """S3Gen steps for zero-shot singing; None keeps the model's default."""
 

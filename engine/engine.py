@@ -378,6 +378,14 @@ class Engine:
         await asyncio.to_thread(workshop.check_available, chosen, pitch_method or PitchMethod.RMVPE)
         return chosen
 
+    async def prune_cover_cache(self, max_bytes: int) -> int:
+        """Drop the least recently used cover stages until the cache fits; returns how many."""
+        from engine.covers import COVER_CACHE_FOLDER
+        from engine.separate.cache import prune_cache
+
+        folder = self.config.data_dir / COVER_CACHE_FOLDER
+        return len(await asyncio.to_thread(prune_cache, folder, max_bytes))
+
     async def describe_singing_model(self, model: Path, index: Path | None = None) -> RvcModelInfo:
         """Validate an RVC export (and its index); raises ``RvcCheckpointError`` or
         ``RvcIndexError`` with what is wrong. Nothing is loaded onto the device."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from bot.store.models import JobState, Visibility, VoiceSource, VoiceStatus
+from bot.store.models import Visibility, VoiceSource, VoiceStatus
 from bot.store.voices import VoiceNameTakenError, new_id
 
 
@@ -212,36 +212,6 @@ async def test_deleting_a_voice_clears_references_to_it(store: Store) -> None:
     await store.voices.delete(voice.id)
     assert await store.db.fetch_value("SELECT default_voice_id FROM guild_settings") is None
     assert await store.db.fetch_value("SELECT default_voice_id FROM member_settings") is None
-
-
-# jobs -----------------------------------------------------------------------------------
-async def test_fail_interrupted_marks_only_unfinished_jobs(store: Store) -> None:
-    for job_id, state in [
-        ("q1", "queued"),
-        ("q2", "queued"),
-        ("r1", "running"),
-        ("d1", "done"),
-        ("f1", "failed"),
-        ("c1", "cancelled"),
-    ]:
-        await store.db.execute(
-            "INSERT INTO jobs (id, kind, state) VALUES (?, 'cover', ?)", (job_id, state)
-        )
-    assert await store.jobs.count(JobState.QUEUED) == 2
-
-    assert await store.jobs.fail_interrupted("restarted") == 3
-    assert await store.jobs.count(JobState.QUEUED) == 0
-    assert await store.jobs.count(JobState.RUNNING) == 0
-    assert await store.jobs.count(JobState.FAILED) == 4
-    assert await store.jobs.count(JobState.DONE) == 1
-    assert await store.jobs.count(JobState.CANCELLED) == 1
-    rows = await store.db.fetch_all("SELECT id, error FROM jobs WHERE error IS NOT NULL")
-    assert {row["id"]: row["error"] for row in rows} == {
-        "q1": "restarted",
-        "q2": "restarted",
-        "r1": "restarted",
-    }
-    assert await store.jobs.fail_interrupted("again") == 0
 
 
 # the database -----------------------------------------------------------------------------

@@ -65,5 +65,5 @@ async def test_unfinished_jobs_are_listed_for_a_restart(tmp_path: Path) -> None:
         )
         await store.jobs.finish(second.id, JobState.CANCELLED)
         assert [j.id for j in await store.jobs.unfinished("cover")] == [first.id]
-        assert await store.jobs.fail_interrupted("restarted") == 1
+        await store.jobs.finish(first.id, JobState.FAILED, error="restarted")
         assert await store.jobs.unfinished() == []

@@ -130,6 +130,12 @@ class CoverRunner:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def prune_cache(self) -> None:
+        limit = int(self.settings.cover_cache_gb * 1024**3)
+        removed = await self.engine.prune_cover_cache(limit)
+        if removed:
+            log.info("cover cache over %.1f GB: dropped %d stage(s)", limit / 1024**3, removed)
+
     # after a restart ------------------------------------------------------------------------
     async def recover(self, reporter_for: ReporterFactory) -> tuple[int, int]:
         """Resume each unfinished job whose song and voice are still there; fail the rest
@@ -147,6 +153,7 @@ class CoverRunner:
             await _quietly(reporter.failed(job, problem))
             failed += 1
         await asyncio.to_thread(self._sweep_songs, await self._needed_songs())
+        await self.prune_cache()
         return resumed, failed
 
     async def _why_not_resumable(self, job: Job) -> str | None:
@@ -185,6 +192,7 @@ class CoverRunner:
             ticker.cancel()
             await self._record(job, result)
             await _quietly(reporter.finished(job, result))
+            await self.prune_cache()
         except asyncio.CancelledError:
             ticker.cancel()
             if job.id not in self._cancelled_by_people:

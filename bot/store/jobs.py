@@ -132,13 +132,6 @@ class JobRepository:
             )
         )
 
-    async def fail_interrupted(self, reason: str) -> int:
-        """Mark jobs left queued or running by a previous process as failed."""
-        return await self._db.execute(
-            f"UPDATE jobs SET state = ?, error = ?, updated_at = {_NOW} WHERE state IN (?, ?)",
-            (JobState.FAILED, reason, *UNFINISHED),
-        )
-
     async def count(self, state: JobState) -> int:
         return int(
             await self._db.fetch_value("SELECT COUNT(*) FROM jobs WHERE state = ?", (state,))

@@ -153,3 +153,12 @@ async def test_singing_models_are_checked_when_attached(
     not_a_model.write_bytes(b"ID3 this is an mp3, renamed")
     with pytest.raises(RvcCheckpointError):
         await engine.describe_singing_model(not_a_model)
+
+
+async def test_the_cover_cache_is_pruned_to_its_limit(engine: Engine) -> None:
+    folder = engine.config.data_dir / "cache" / "covers"
+    entries = [entry for stage in folder.iterdir() for entry in stage.iterdir()]
+    assert entries  # the covers above left their stages
+    assert await engine.prune_cover_cache(10**12) == 0
+    assert await engine.prune_cover_cache(0) == len(entries)
+    assert not [entry for stage in folder.iterdir() for entry in stage.iterdir()]
