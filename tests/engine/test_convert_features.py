@@ -135,3 +135,21 @@ def test_inputs_are_not_normalised_unless_the_preprocessor_says_so(tmp_path: Pat
     loud = features.extract(tone(150.0, 0.5, amplitude=0.9), RvcVersion.V2)
     quiet = features.extract(tone(150.0, 0.5, amplitude=0.09), RvcVersion.V2)
     np.testing.assert_allclose(loud.numpy(), quiet.numpy(), atol=1e-3)
+
+
+def test_loads_a_hubert_saved_by_transformers_itself(tmp_path: Path) -> None:
+    """``save_pretrained`` writes safetensors, not ContentVec's ``pytorch_model.bin``."""
+    from transformers import HubertConfig, HubertModel
+
+    config = HubertConfig(
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        intermediate_size=64,
+        conv_dim=(32,) * 7,
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4,
+    )
+    HubertModel(config).save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").is_file()
+    features = ContentFeatures.load(tmp_path, "cpu")
+    assert features.extract(tone(150.0, 0.5), RvcVersion.V2).shape[1] == 768
