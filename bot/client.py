@@ -27,6 +27,10 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.exts.settings",
     "bot.exts.detect",
     "bot.exts.covers",
+    "bot.exts.presets",
+    "bot.exts.retention",
+    "bot.exts.history",
+    "bot.exts.privacy",
 )
 
 

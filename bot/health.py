@@ -11,10 +11,13 @@ from enum import StrEnum
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.migrations import latest_version
+from bot.store.presets import PresetStatus
 from engine.device import DeviceUnavailableError, resolve_device
 from engine.models import TTS_MODELS, find_weights
 
 MIN_FREE_BYTES = 2 * 1024**3
+PRESETS_SCHEMA = 2
+"""The schema version that added the presets table."""
 
 
 class Level(StrEnum):
@@ -109,6 +112,41 @@ def check_models(settings: Settings) -> CheckResult:
     return CheckResult("tts weights", Level.OK, f"{spec.repo_id} at {folder}")
 
 
+def check_separation_model(settings: Settings) -> CheckResult:
+    """Covers are optional: a missing Demucs model only turns them off (WARN)."""
+    from engine.separate import DemucsCheckpointError, DemucsNotDownloadedError
+    from engine.separate.weights import DOWNLOAD_COMMAND, check_demucs_available
+
+    name = settings.separation_model.value
+    command = DOWNLOAD_COMMAND if name == "htdemucs" else f"{DOWNLOAD_COMMAND} --model {name}"
+    try:
+        check_demucs_available(name, models_dir=settings.models_dir)
+    except DemucsNotDownloadedError:
+        detail = f"Demucs {name} (song separation) is not downloaded: covers are off"
+        return CheckResult("cover separation", Level.WARN, detail, f"run `{command}`")
+    except (DemucsCheckpointError, ImportError) as error:
+        return CheckResult("cover separation", Level.WARN, str(error), f"run `{command}`")
+    return CheckResult("cover separation", Level.OK, f"Demucs {name}")
+
+
+def check_rvc_models(settings: Settings) -> CheckResult:
+    """ContentVec and RMVPE: needed only by voices with an RVC singing model (WARN)."""
+    try:
+        from engine.convert.weights import DOWNLOAD_COMMAND, RVC_SHARED_MODELS
+    except ImportError as error:  # the convert package needs torch
+        return CheckResult("rvc weights", Level.WARN, f"cannot check: {error}", "see torch")
+    config = settings.engine_config()
+    missing = [spec.key for spec in RVC_SHARED_MODELS if find_weights(config, spec) is None]
+    if missing:
+        return CheckResult(
+            "rvc weights",
+            Level.WARN,
+            f"{' and '.join(missing)} not downloaded: RVC covers are off (zero-shot still works)",
+            f"run `{DOWNLOAD_COMMAND}`",
+        )
+    return CheckResult("rvc weights", Level.OK, ", ".join(s.key for s in RVC_SHARED_MODELS))
+
+
 async def check_database(settings: Settings) -> CheckResult:
     if not settings.database_path.exists():
         return CheckResult(
@@ -152,6 +190,47 @@ def check_disk(settings: Settings) -> CheckResult:
     return CheckResult("disk", Level.OK, detail)
 
 
+async def check_presets(settings: Settings) -> list[CheckResult]:
+    """One line for the preset voices, plus a warning for every reference that failed."""
+    folder = settings.references_dir
+    if not settings.database_path.exists():
+        return [CheckResult("presets", Level.OK, f"{folder} is imported on first start")]
+    try:
+        store = await Store.open(settings.database_path, migrate=False)
+    except Exception:  # check_database reports why
+        return []
+    try:
+        if await store.db.schema_version() < PRESETS_SCHEMA:
+            return []
+        presets = await store.presets.all()
+    finally:
+        await store.close()
+    results = [
+        CheckResult(
+            f"preset {preset.name}",
+            Level.WARN,
+            f"{preset.source}: {preset.error}",
+            "fix or remove the file, then run `parrot voices import-references`",
+        )
+        for preset in presets
+        if preset.status is PresetStatus.FAILED
+    ]
+    ready = sum(1 for preset in presets if preset.status is PresetStatus.READY)
+    if not folder.is_dir() and presets:
+        results.append(
+            CheckResult(
+                "presets",
+                Level.WARN,
+                f"{folder} does not exist; {ready} preset(s) kept from earlier imports",
+                "set PARROT_REFERENCES_DIR, or start Parrot from the folder that holds it",
+            )
+        )
+    elif not results:
+        where = f"from {folder}" if folder.is_dir() else f"({folder} does not exist; optional)"
+        results.append(CheckResult("presets", Level.OK, f"{ready} ready {where}"))
+    return results
+
+
 async def run_checks(settings: Settings) -> list[CheckResult]:
     results = [
         check_ffmpeg(),
@@ -167,7 +246,10 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
         ),
         check_torch(settings),
         check_models(settings),
+        check_separation_model(settings),
+        check_rvc_models(settings),
         await check_database(settings),
+        *await check_presets(settings),
         check_disk(settings),
     ]
     return results

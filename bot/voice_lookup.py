@@ -135,7 +135,13 @@ async def default_voice(store: Store, actor: Actor) -> Resolved | None:
         voice = await store.voices.get(member_choice)
         if voice is not None and can_use(voice, actor):
             return Resolved(voice)
-        notice = "Your default voice is no longer available, so I used the server's default."
+        if voice is not None and voice.status is VoiceStatus.RETIRED:  # a removed preset
+            notice = (
+                f"Your default voice **{voice.name}** was retired by the bot owner, "
+                "so I used the server's default."
+            )
+        else:
+            notice = "Your default voice is no longer available, so I used the server's default."
     guild = await store.settings.guild(actor.guild_id)
     if guild.default_voice_id is not None:
         voice = await store.voices.get(guild.default_voice_id)

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+COVER_CACHE_FOLDER = Path("cache") / "covers"
+"""Under the data directory: song stems and every later cover stage, keyed by their inputs."""
+
 
 class TTSModel(StrEnum):
     """Which Chatterbox variant speaks."""

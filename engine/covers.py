@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.config import EngineConfig, SingingMethod
+from engine.config import COVER_CACHE_FOLDER, EngineConfig, SingingMethod
 from engine.convert.params import ConversionParams, PitchMethod
 from engine.convert.runtime import ConversionModels
 from engine.convert.singer import RvcSinger, SingingModel
@@ -26,8 +26,6 @@ from engine.tts.backend import TTSBackend
 from engine.tts.errors import VoiceNotEnrolledError
 from engine.tts.profile import VoiceProfile
 
-COVER_CACHE_FOLDER = Path("cache") / "covers"
-"""Under the data directory: stems and every later stage, keyed by their inputs."""
 COVER_SEED = 0
 """Covers are cached by their inputs, so their randomness is fixed too."""
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.audio import Audio, crossfade_join, prepare_voice_sample
-from engine.config import EngineConfig, SingingMethod
+from engine.config import COVER_CACHE_FOLDER, EngineConfig, SingingMethod
 from engine.device import resolve_device
 from engine.executor import CancelToken, GpuExecutor, Priority
 from engine.text import split_for_speech
@@ -380,7 +380,6 @@ class Engine:
 
     async def prune_cover_cache(self, max_bytes: int) -> int:
         """Drop the least recently used cover stages until the cache fits; returns how many."""
-        from engine.covers import COVER_CACHE_FOLDER
         from engine.separate.cache import prune_cache
 
         folder = self.config.data_dir / COVER_CACHE_FOLDER

@@ -5,10 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from bot.cli.common import byte_progress, console, open_store, resolve_voice, run, settings_from
+from bot.cli.common import (
+    byte_progress,
+    console,
+    fail,
+    guarded,
+    open_store,
+    resolve_voice,
+    run,
+    settings_from,
+)
 from bot.library import VoiceEnroller, VoiceLibrary
+from bot.presets import ImportReport, PresetAction, preset_importer
 from bot.runtime import build_engine, sample_limits
 from bot.store.models import Visibility, VoiceSource
 
@@ -208,3 +219,48 @@ def enroll(
             )
 
     run(body)
+
+
+@app.command("import-references")
+def import_references(
+    ctx: typer.Context,
+    folder: Path | None = typer.Option(
+        None, "--folder", help="The references folder (default: PARROT_REFERENCES_DIR)."
+    ),
+) -> None:
+    """Import the preset voices in the references folder (unchanged files are skipped)."""
+    settings = settings_from(ctx)
+    if folder is not None:
+        settings = settings.model_copy(update={"references_dir": folder})
+
+    async def body() -> ImportReport:
+        engine = build_engine(settings)
+        try:
+            async with open_store(settings) as store:
+                importer = preset_importer(store, engine, settings)
+                with console.status("Reading the references folder…") as status:
+                    return await importer.import_all(
+                        on_stage=lambda name, stage: status.update(f"{name}: {stage}…")
+                    )
+        finally:
+            await engine.shutdown()
+
+    report = run(body)
+    if not report.folder_exists:
+        guarded(lambda: fail(f"the references folder {report.folder} does not exist"))
+    if report.outcomes:
+        table = Table("voice", "file", "result", "detail")
+        colours = {PresetAction.FAILED: "red", PresetAction.SKIPPED: "yellow"}
+        for outcome in report.outcomes:
+            colour = colours.get(outcome.action, "green")
+            table.add_row(
+                escape(outcome.name),
+                escape(outcome.source),
+                f"[{colour}]{outcome.action}[/]",
+                escape(outcome.detail),
+            )
+        console.print(table)
+    console.print(f"References in {report.folder}: {report.summary()}.", markup=False)
+    if report.failed:
+        names = ", ".join(outcome.name for outcome in report.failed)
+        guarded(lambda: fail(f"{len(report.failed)} reference(s) could not be imported: {names}"))

@@ -7,6 +7,8 @@ from pathlib import Path
 from bot.store.database import Database
 from bot.store.generations import GenerationRepository
 from bot.store.jobs import JobRepository
+from bot.store.personal import PersonalDataRepository
+from bot.store.presets import PresetRepository
 from bot.store.settings import SettingsRepository
 from bot.store.voices import VoiceRepository
 
@@ -20,6 +22,8 @@ class Store:
         self.jobs = JobRepository(database)
         self.generations = GenerationRepository(database)
         self.settings = SettingsRepository(database)
+        self.presets = PresetRepository(database)
+        self.personal = PersonalDataRepository(database)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Store:

@@ -1,0 +1,213 @@
+"""SQL for members' data rights: gather everything about a member, or delete it.
+
+Deleting returns the files the removed rows pointed at (paths relative to the data dir);
+the caller removes them *after* the rows, so a crash leaves only orphans.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from bot.store.database import Database
+from bot.store.models import JobState
+
+_FINAL_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+@dataclass(slots=True)
+class Removed:
+    """What a deletion took out of the database, and the files left to remove."""
+
+    voice_ids: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+OnSelected = Callable[[Removed], Awaitable[None]]
+
+
+def _row_dict(row: sqlite3.Row) -> dict[str, Any]:
+    record = {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row is not a dict)
+    if isinstance(record.get("params"), str):
+        with contextlib.suppress(json.JSONDecodeError):
+            record["params"] = json.loads(record["params"])
+    return record
+
+
+class PersonalDataRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    # gathering ---------------------------------------------------------------------------
+    async def member_records(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Every row about the member: their voices and samples, history, settings, jobs."""
+        queries = {
+            "voices": ("SELECT * FROM voices WHERE owner_id = ? ORDER BY created_at", (user_id,)),
+            "voice_samples": (
+                "SELECT s.* FROM voice_samples s JOIN voices v ON v.id = s.voice_id"
+                " WHERE v.owner_id = ? ORDER BY s.voice_id, s.created_at",
+                (user_id,),
+            ),
+            "generations": (
+                "SELECT g.*, v.name AS voice_name FROM generations g"
+                " LEFT JOIN voices v ON v.id = g.voice_id WHERE g.user_id = ? ORDER BY g.id",
+                (user_id,),
+            ),
+            "member_settings": (
+                "SELECT * FROM member_settings WHERE user_id = ? ORDER BY guild_id",
+                (user_id,),
+            ),
+            "jobs": ("SELECT * FROM jobs WHERE user_id = ? ORDER BY created_at", (user_id,)),
+        }
+        records = {}
+        for name, (sql, parameters) in queries.items():
+            records[name] = [_row_dict(row) for row in await self._db.fetch_all(sql, parameters)]
+        return records
+
+    # deleting ----------------------------------------------------------------------------
+    async def delete_member(self, user_id: int, on_selected: OnSelected | None = None) -> Removed:
+        """Remove the member's voices (with samples), history, settings and jobs."""
+        async with self._db.transaction() as connection:
+            return await _delete(
+                connection,
+                voices="owner_id = :id",
+                history="user_id = :id",
+                settings=[("member_settings", "user_id = :id")],
+                parameters={"id": user_id},
+                on_selected=on_selected,
+            )
+
+    async def delete_guild(self, guild_id: int, on_selected: OnSelected | None = None) -> Removed:
+        """Remove a server's settings, its members' settings there, the voices enrolled
+        there, and its history and jobs."""
+        async with self._db.transaction() as connection:
+            return await _delete(
+                connection,
+                voices="guild_id = :id",
+                history="guild_id = :id",
+                settings=[
+                    ("member_settings", "guild_id = :id"),
+                    ("guild_settings", "guild_id = :id"),
+                ],
+                parameters={"id": guild_id},
+                on_selected=on_selected,
+            )
+
+    async def expire_outputs(self, before: str) -> list[str]:
+        """Forget generated audio files older than ``before`` (ISO UTC); returns their paths.
+
+        The history rows stay (without a file); finished jobs lose their output path.
+        """
+        async with self._db.transaction() as connection:
+            files = await _values(
+                connection,
+                "SELECT output_path FROM generations"
+                " WHERE output_path IS NOT NULL AND created_at < ?",
+                (before,),
+            )
+            files += await _values(
+                connection,
+                "SELECT output_path FROM jobs WHERE output_path IS NOT NULL"
+                " AND updated_at < ? AND state IN (?, ?, ?)",
+                (before, *_FINAL_STATES),
+            )
+            await connection.execute(
+                "UPDATE generations SET output_path = NULL"
+                " WHERE output_path IS NOT NULL AND created_at < ?",
+                (before,),
+            )
+            await connection.execute(
+                "UPDATE jobs SET output_path = NULL WHERE output_path IS NOT NULL"
+                " AND updated_at < ? AND state IN (?, ?, ?)",
+                (before, *_FINAL_STATES),
+            )
+        return sorted(set(files))
+
+    async def referenced_files(self) -> set[str]:
+        """Every file path a generation or job row points at."""
+        rows = await self._db.fetch_all(
+            "SELECT output_path FROM generations WHERE output_path IS NOT NULL"
+            " UNION SELECT output_path FROM jobs WHERE output_path IS NOT NULL"
+            " UNION SELECT input_path FROM jobs WHERE input_path IS NOT NULL"
+        )
+        return {str(row[0]) for row in rows}
+
+    async def erase_freed_content(self) -> None:
+        """From now on, this connection overwrites deleted content with zeros.
+
+        Without it SQLite leaves deleted rows readable in free pages of the file.
+        """
+        await self._db.fetch_all("PRAGMA secure_delete = ON")
+
+    async def checkpoint(self) -> None:
+        """Move the WAL into the database and truncate it, so that old page images of
+        deleted rows do not linger in ``parrot.db-wal``."""
+        await self._db.fetch_all("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+async def _values(
+    connection: aiosqlite.Connection, sql: str, parameters: tuple[Any, ...] | dict[str, Any]
+) -> list[str]:
+    async with connection.execute(sql, parameters) as cursor:
+        return [str(row[0]) for row in await cursor.fetchall() if row[0] is not None]
+
+
+async def _delete(
+    connection: aiosqlite.Connection,
+    *,
+    voices: str,
+    history: str,
+    settings: list[tuple[str, str]],
+    parameters: dict[str, Any],
+    on_selected: OnSelected | None,
+) -> Removed:
+    """Delete inside an open transaction. ``voices`` and ``history`` are WHERE clauses on
+    ``voices`` and on ``generations``/``jobs``; ``settings`` lists (table, clause) pairs.
+    ``on_selected`` hears what will go before anything is deleted (to journal the files)."""
+    removed = Removed()
+    doomed_voices = f"SELECT id FROM voices WHERE {voices}"
+    removed.voice_ids = await _values(connection, doomed_voices, parameters)
+    # Audio made with these voices goes too, whoever asked for it: it is the member's voice.
+    removed.files = await _values(
+        connection,
+        f"SELECT output_path FROM generations WHERE {history} OR voice_id IN ({doomed_voices})",
+        parameters,
+    )
+    for column in ("output_path", "input_path"):
+        removed.files += await _values(
+            connection,
+            f"SELECT {column} FROM jobs WHERE {history}"
+            + (f" OR voice_id IN ({doomed_voices})" if column == "output_path" else ""),
+            parameters,
+        )
+    removed.files = sorted(set(removed.files))
+    if on_selected is not None:
+        await on_selected(removed)
+    statements = [
+        (
+            "generations of others, audio removed",
+            "UPDATE generations SET output_path = NULL"
+            f" WHERE voice_id IN ({doomed_voices}) AND NOT COALESCE({history}, 0)",
+        ),
+        (
+            "jobs of others, audio removed",
+            "UPDATE jobs SET output_path = NULL"
+            f" WHERE voice_id IN ({doomed_voices}) AND NOT COALESCE({history}, 0)",
+        ),
+        ("generations", f"DELETE FROM generations WHERE {history}"),
+        ("jobs", f"DELETE FROM jobs WHERE {history}"),
+        *[(table, f"DELETE FROM {table} WHERE {clause}") for table, clause in settings],
+        ("voices", f"DELETE FROM voices WHERE {voices}"),
+    ]
+    for name, sql in statements:
+        cursor = await connection.execute(sql, parameters)
+        removed.rows[name] = cursor.rowcount
+        await cursor.close()
+    return removed

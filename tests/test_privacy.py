@@ -1,0 +1,173 @@
+"""Export, purge and retention (bot.privacy) on a real store and data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.privacy import MANIFEST_NAME, PrivacyService
+from bot.store import Store
+from bot.usage import iso_utc
+from tests.personal_data import files_mentioning, rows_mentioning, seed_member
+
+MEMBER, OTHER, GUILD, OTHER_GUILD = 1001, 2002, 77, 88
+
+
+async def test_purge_member_leaves_nothing_of_them(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with await Store.open(data_dir / "parrot.db") as store:
+        await store.db.fetch_all("PRAGMA secure_delete = OFF")  # some builds' default
+        gone = await seed_member(store, data_dir, MEMBER, GUILD, "zebracrossing")
+        gone_elsewhere = await seed_member(store, data_dir, MEMBER, OTHER_GUILD, "zebrastripes")
+        kept = await seed_member(store, data_dir, OTHER, GUILD, "keepthisone")
+        # another member spoke with the purged member's voice: their audio of it goes too
+        await store.voices.set_visibility(gone.voice_ids[0], "guild")  # type: ignore[arg-type]
+        borrowed = data_dir / "outputs" / "borrowed.wav"
+        borrowed.parent.mkdir(parents=True)
+        borrowed.write_bytes(b"someone else's speech in the purged voice")
+        await store.generations.record(
+            kind="speech",
+            user_id=OTHER,
+            guild_id=GUILD,
+            voice_id=gone.voice_ids[0],
+            characters=5,
+            output_path="outputs/borrowed.wav",
+        )
+        await store.personal.checkpoint()  # the member's rows are in parrot.db itself now
+        # cover stages (stems of their songs, vocals in their voice) are keyed by content
+        stems = data_dir / "cache" / "covers" / "stems" / "abc123" / "vocals.flac"
+        stems.parent.mkdir(parents=True)
+        stems.write_bytes(b"zebra vocals")
+
+        report = await PrivacyService(store, data_dir).purge_member(MEMBER)
+
+        assert report.voices == 2
+        assert report.rows["generations"] == 4 and report.rows["jobs"] == 2
+        assert report.rows["member_settings"] == 2
+        assert report.files_removed == len(gone.files) + len(gone_elsewhere.files) + 2
+        others = await store.generations.for_user(OTHER, limit=50)
+        assert len(others) == 3  # the borrowed entry stays in their history, without a file
+        assert all(g.output_path is None for g in others if g.voice_id is None)
+
+    everything = [*gone.files, *gone_elsewhere.files, borrowed, stems]
+    assert not any(path.exists() for path in everything)
+    assert all(path.exists() for path in kept.files)
+    needles = ["zebra", *gone.voice_ids, *gone_elsewhere.voice_ids]
+    assert files_mentioning(data_dir, needles) == []
+    assert rows_mentioning(data_dir / "parrot.db", {MEMBER, *needles}) == []
+    assert rows_mentioning(data_dir / "parrot.db", {OTHER})  # the other member is untouched
+
+
+async def test_purge_guild(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with await Store.open(data_dir / "parrot.db") as store:
+        there = await seed_member(store, data_dir, MEMBER, GUILD, "leavingguild")
+        elsewhere = await seed_member(store, data_dir, MEMBER, OTHER_GUILD, "stayingguild")
+        await store.settings.update_guild(GUILD, announce_names=True)
+        await store.settings.update_guild(OTHER_GUILD, announce_names=True)
+
+        report = await PrivacyService(store, data_dir).purge_guild(GUILD)
+
+        assert report.voices == 1 and report.rows["guild_settings"] == 1
+        assert (await store.settings.guild(GUILD)).announce_names is False
+        assert (await store.settings.guild(OTHER_GUILD)).announce_names is True
+        assert await store.settings.member_voice(OTHER_GUILD, MEMBER) == elsewhere.voice_ids[0]
+    assert files_mentioning(data_dir, ["leavingguild", *there.voice_ids]) == []
+    assert rows_mentioning(data_dir / "parrot.db", {GUILD, *there.voice_ids}) == []
+    assert all(path.exists() for path in elsewhere.files)
+
+
+async def test_export_member_holds_their_data_and_respects_the_limit(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with await Store.open(data_dir / "parrot.db") as store:
+        seeded = await seed_member(store, data_dir, MEMBER, GUILD, "exported")
+        await seed_member(store, data_dir, OTHER, GUILD, "notexported")
+        service = PrivacyService(store, data_dir)
+
+        full = await service.export_member(MEMBER, tmp_path / "full.zip")
+        small = await service.export_member(MEMBER, tmp_path / "small.zip", max_bytes=66 * 1024)
+
+    assert (full.samples_included, full.samples_left_out) == (2, 0)
+    with zipfile.ZipFile(full.path) as archive:
+        manifest = json.loads(archive.read(MANIFEST_NAME))
+        names = archive.namelist()
+        sample_bytes = [archive.read(n) for n in names if n.endswith(".wav")]
+    records = manifest["records"]
+    assert manifest["user_id"] == MEMBER
+    assert [v["name"] for v in records["voices"]] == ["exportedvoice"]
+    assert len(records["voice_samples"]) == 2 and len(records["generations"]) == 2
+    assert records["member_settings"][0]["default_voice_id"] == seeded.voice_ids[0]
+    assert records["jobs"][0]["params"] == {"song": "exported song"}
+    assert "notexported" not in json.dumps(manifest)
+    assert sorted(sample_bytes) == sorted(p.read_bytes() for p in seeded.files[:2])
+
+    assert small.size <= 66 * 1024
+    assert (small.samples_included, small.samples_left_out) == (0, 2)
+    with zipfile.ZipFile(small.path) as archive:
+        manifest = json.loads(archive.read(MANIFEST_NAME))
+    assert all(entry["left_out"] for entry in manifest["sample_files"])
+    assert len(manifest["records"]["voice_samples"]) == 2  # metadata is always complete
+
+
+async def test_retention_deletes_old_generated_audio_only(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with await Store.open(data_dir / "parrot.db") as store:
+        seeded = await seed_member(store, data_dir, MEMBER, GUILD, "aging")
+        orphan = data_dir / "outputs" / "nested" / "orphan.wav"
+        orphan.parent.mkdir(parents=True)
+        orphan.write_bytes(b"old and unreferenced")
+        old = time.time() - 40 * 86400
+        os.utime(orphan, (old, old))
+        fresh = data_dir / "outputs" / "fresh.wav"
+        fresh.write_bytes(b"new")
+        service = PrivacyService(store, data_dir)
+
+        nothing = await service.expire_audio(30)
+        assert nothing.files_removed == [orphan.relative_to(data_dir).as_posix()]
+
+        later = datetime.now(UTC) + timedelta(days=31)
+        report = await service.expire_audio(30, now=later)
+        assert report.cutoff > iso_utc(datetime.now(UTC))
+        history = await store.generations.for_user(MEMBER)
+        job_rows = await store.personal.member_records(MEMBER)
+
+    outputs = [p for p in seeded.files if "covers" in p.parts and "inputs" not in p.parts]
+    assert sorted(report.files_removed) == sorted(
+        p.relative_to(data_dir).as_posix() for p in [*outputs, fresh]
+    )
+    assert not any(p.exists() for p in outputs) and not orphan.parent.exists()
+    assert all(g.output_path is None for g in history) and len(history) == 2
+    assert job_rows["jobs"][0]["output_path"] is None
+    assert job_rows["jobs"][0]["input_path"] is not None  # the member's upload is not "generated"
+    assert all(p.exists() for p in seeded.files if "voices" in p.parts)
+
+
+async def test_a_purge_cut_short_after_its_rows_is_finished_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    async with await Store.open(data_dir / "parrot.db") as store:
+        seeded = await seed_member(store, data_dir, MEMBER, GUILD, "interrupted")
+        kept = await seed_member(store, data_dir, OTHER, GUILD, "untouched")
+
+        async def crash(*_: object) -> None:
+            raise SystemExit("power cut")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(PrivacyService, "_remove_files", crash)
+            with pytest.raises(SystemExit):
+                await PrivacyService(store, data_dir).purge_member(MEMBER)
+        assert await store.voices.get(seeded.voice_ids[0]) is None  # the rows went first
+        assert all(path.exists() for path in seeded.files)  # the files are orphans now
+
+        removed = await PrivacyService(store, data_dir).finish_interrupted()
+        assert removed == len(seeded.files)
+        assert await PrivacyService(store, data_dir).finish_interrupted() == 0
+    assert files_mentioning(data_dir, ["interrupted", *seeded.voice_ids]) == []
+    assert all(path.exists() for path in kept.files)
