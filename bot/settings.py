@@ -166,6 +166,7 @@ class Settings(BaseSettings):
             separation_model=self.separation_model,
             models_dir=self.models_dir,
             max_song_seconds=self.max_song_seconds,
+            max_song_bytes=int(self.max_song_upload_mb * 1024 * 1024),
             torch_threads=self.torch_threads,
         )
 

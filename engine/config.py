@@ -45,5 +45,6 @@ class EngineConfig:
     models_dir: Path | None = None
     max_song_seconds: float = 480.0
     """Longer songs are refused before separation starts."""
+    max_song_bytes: int = 100 * 1024 * 1024
     torch_threads: int = 0
     """Intra-op threads for CPU inference; 0 keeps torch's default."""

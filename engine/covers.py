@@ -73,6 +73,7 @@ class CoverWorkshop:
             self.separator,
             config.data_dir / COVER_CACHE_FOLDER,
             max_song_seconds=config.max_song_seconds,
+            max_song_bytes=config.max_song_bytes,
         )
         conversion = ConversionModels(config, device)
         self._rvc = executor.slot("rvc", lambda: conversion, lambda loaded: loaded.release())

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 import bot
-from bot.cli import db, models, purge, speech, stats, voices
+from bot.cli import covers, db, models, purge, speech, stats, voices
 from bot.cli.common import console, fail, guarded, run, settings_from
 from bot.health import Level, run_checks
 from bot.settings import Settings
@@ -29,6 +29,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(voices.app, name="voices")
 app.add_typer(models.app, name="models")
 app.command("say")(speech.say)
+app.command("cover")(covers.cover)
+voices.app.command("singing-model")(covers.singing_model)
 app.command("stats")(stats.stats)
 app.command("purge")(purge.purge)
 

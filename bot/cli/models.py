@@ -8,9 +8,11 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from bot.cli import cover_models
 from bot.cli.common import console, fail, reports_errors, settings_from
 from bot.runtime import UNLOAD_REQUEST
-from engine.config import TTSModel
+from bot.settings import Settings
+from engine.config import SeparationModel, TTSModel
 from engine.files import atomic_write_bytes
 from engine.models import TTS_MODELS, ModelSpec, find_weights
 
@@ -31,6 +33,8 @@ def list_models(ctx: typer.Context) -> None:
             "yes" if variant is settings.tts_model else "",
             str(folder) if folder else "[yellow]not downloaded[/]",
         )
+    for row in cover_models.cover_model_rows(settings):
+        table.add_row(*row)
     console.print(table)
 
 
@@ -39,11 +43,21 @@ def list_models(ctx: typer.Context) -> None:
 def download(
     ctx: typer.Context,
     model: str = typer.Argument(
-        "configured", help="original, turbo, multilingual, all, or configured (PARROT_TTS_MODEL)."
+        "configured",
+        help="original, turbo, multilingual, all, configured (PARROT_TTS_MODEL); for covers: "
+        "demucs (song separation) or rvc (ContentVec + RMVPE).",
+    ),
+    separation: SeparationModel | None = typer.Option(
+        None, "--model", help="With demucs: htdemucs or htdemucs_ft (PARROT_SEPARATION_MODEL)."
     ),
 ) -> None:
     """Download weights from the Hugging Face hub (into PARROT_MODELS_DIR when set)."""
     settings = settings_from(ctx)
+    if separation is not None and model != "demucs":
+        fail("--model only goes with `parrot models download demucs`")
+    if model in cover_models.COVER_MODELS:
+        _download_cover_models(settings, model, separation or settings.separation_model)
+        return
     if model == "configured":
         variants = [settings.tts_model]
     elif model == "all":
@@ -52,13 +66,29 @@ def download(
         try:
             variants = [TTSModel(model)]
         except ValueError:
-            fail(f"unknown model {model!r}: choose original, turbo, multilingual or all")
+            fail(
+                f"unknown model {model!r}: choose original, turbo, multilingual, all, demucs or rvc"
+            )
     for variant in variants:
-        spec = TTS_MODELS[variant]
-        target = settings.models_dir / spec.key if settings.models_dir else None
-        console.print(f"Downloading {spec.description} from {spec.repo_id}…")
-        folder = _download(spec, target)
-        console.print(f"  ready at {folder}")
+        _fetch(TTS_MODELS[variant], settings)
+
+
+def _fetch(spec: ModelSpec, settings: Settings) -> None:
+    target = settings.models_dir / spec.key if settings.models_dir else None
+    console.print(f"Downloading {spec.description} from {spec.repo_id}…")
+    folder = _download(spec, target)
+    console.print(f"  ready at {folder}")
+
+
+def _download_cover_models(settings: Settings, model: str, separation: SeparationModel) -> None:
+    if model == "rvc":
+        cover_models.refuse_rvc_offline(settings)
+        for spec in cover_models.rvc_specs():
+            _fetch(spec, settings)
+        return
+    console.print(f"Downloading Demucs {separation.value} (song separation)…")
+    folder = cover_models.download_demucs_model(settings, separation.value, _download)
+    console.print(f"  ready at {folder}")
 
 
 def _download(spec: ModelSpec, target: Path | None) -> Path:

@@ -1,0 +1,364 @@
+"""``parrot cover`` and ``parrot voices singing-model``: covers without Discord.
+
+The engine's cover stack imports torch, so everything heavy is imported inside the
+commands: ``parrot --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from bot.cli.common import (
+    console,
+    error_console,
+    fail,
+    open_store,
+    resolve_voice,
+    run,
+    settings_from,
+)
+from bot.library import VoiceLibrary
+from bot.runtime import build_engine
+from bot.settings import Settings
+from bot.singing_models import attach_singing_model, detach_singing_model, singing_model_paths
+from bot.store import Store
+from bot.store.models import Voice, VoiceStatus
+from engine.audio import AudioFormat, probe_duration
+from engine.config import SingingMethod
+from engine.cover import STAGES, CoverParams, InvalidCoverParamsError
+from engine.files import atomic_copy
+from engine.separate import SongTooLongError, check_song_length
+
+if TYPE_CHECKING:
+    from engine.convert import ConversionParams, PitchMethod
+    from engine.cover import CoverResult
+    from engine.engine import Engine
+
+COVER_FORMATS = {
+    ".ogg": AudioFormat.OGG_OPUS,
+    ".opus": AudioFormat.OGG_OPUS,
+    ".mp3": AudioFormat.MP3,
+}
+FORMAT_NAMES = {AudioFormat.OGG_OPUS: "Opus", AudioFormat.MP3: "MP3"}
+LOCAL_MAX_BYTES = 2**31
+"""A cover written to a local file has no upload limit: always the top bitrate."""
+OPTION_NAMES = {
+    "semitones": "--pitch",
+    "vocal_gain_db": "--vocal-gain",
+    "instrumental_gain_db": "--instrumental-gain",
+    "reverb": "--reverb",
+    "index_rate": "--index-rate",
+    "protect": "--protect",
+}
+"""Engine parameter → the option that sets it, so that errors name what was typed."""
+
+
+def _as_option(message: str) -> str:
+    field, _, rest = message.partition(" ")
+    return f"{OPTION_NAMES[field]} {rest}" if field in OPTION_NAMES else message
+
+
+def _cover_errors() -> tuple[type[BaseException], ...]:
+    """What a cover may fail with that is the operator's to fix (imports torch)."""
+    from engine.convert import InvalidConversionParamsError, RvcCheckpointError, RvcIndexError
+    from engine.cover import OutputTooLargeError
+    from engine.covers import NoSingingModelError
+
+    return (
+        SongTooLongError,  # also found while decoding when the container states no length
+        InvalidConversionParamsError,
+        NoSingingModelError,
+        RvcCheckpointError,
+        RvcIndexError,
+        OutputTooLargeError,
+    )
+
+
+def _output_format(output: Path) -> AudioFormat:
+    audio_format = COVER_FORMATS.get(output.suffix.lower())
+    if audio_format is None:
+        fail(
+            f"cannot write a cover as {output.suffix or 'a file without a suffix'}:"
+            " use .mp3, .ogg or .opus"
+        )
+    if not output.parent.is_dir():
+        fail(f"cannot write {output}: there is no folder {output.parent}")
+    return audio_format
+
+
+def _pitch_method(value: str) -> PitchMethod:
+    from engine.convert import PitchMethod
+
+    try:
+        return PitchMethod(value.lower())
+    except ValueError:
+        choices = ", ".join(method.value for method in PitchMethod)
+        fail(f"--pitch-method must be one of {choices}, got {value!r}")
+
+
+def _check_song(song: Path, settings: Settings) -> float | None:
+    """The song's stated duration, after the checks that need no decoding."""
+    if not song.is_file():
+        fail(f"no such song file: {song}")
+    size = song.stat().st_size
+    limit = settings.max_song_upload_mb * 1024 * 1024
+    if size > limit:
+        fail(
+            f"the song file is {size / 2**20:.1f} MB; the limit is "
+            f"{settings.max_song_upload_mb:g} MB (PARROT_MAX_SONG_UPLOAD_MB)"
+        )
+    seconds = probe_duration(song)
+    if seconds is not None:
+        check_song_length(seconds, settings.max_song_seconds)
+    return seconds
+
+
+class StageBar:
+    """A rich progress bar fed by the engine's ``(stage, fraction)`` reports: one bar per
+    stage in turn, its clock restarting with each stage."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: TaskID = progress.add_task("starting", total=1.0)
+        self._stage = ""
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        completed = max(0.0, min(1.0, fraction))
+        if stage == self._stage:
+            self._progress.update(self._task, completed=completed)
+            return
+        self._stage = stage
+        number = STAGES.index(stage) + 1 if stage in STAGES else 0
+        self._progress.reset(
+            self._task, completed=completed, description=f"{stage} ({number}/{len(STAGES)})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CoverRequest:
+    song: Path
+    voice: str
+    method: SingingMethod
+    params: CoverParams
+    conversion: ConversionParams
+
+
+def _singing_model(library: VoiceLibrary, voice: Voice) -> tuple[Path, Path | None] | None:
+    """The voice's RVC files, failing clearly when the row points at files that are gone."""
+    paths = singing_model_paths(library, voice)
+    if paths is not None:
+        missing = [path for path in paths if path is not None and not path.is_file()]
+        if missing:
+            fail(
+                f"voice {voice.name!r}'s singing model file {missing[0]} is missing: attach it "
+                f"again with `parrot voices singing-model {voice.name} MODEL.pth`"
+            )
+    return paths
+
+
+async def _make_cover(
+    request: CoverRequest, settings: Settings, engine: Engine, store: Store
+) -> tuple[CoverResult, Voice, float]:
+    from engine.covers import COVER_SEED
+    from engine.singing import SingingParams
+
+    found = await resolve_voice(store, request.voice)
+    if found.status is not VoiceStatus.READY:
+        fail(f"voice {found.name!r} is {found.status}, not ready")
+    library = VoiceLibrary(store, settings.data_dir)
+    singing_model = _singing_model(library, found)
+    if request.method is SingingMethod.RVC and singing_model is None:
+        fail(
+            f"voice {found.name!r} has no singing model: attach one with `parrot voices "
+            f"singing-model {found.name} MODEL.pth [INDEX]`, or use --method zero-shot"
+        )
+    chosen = await engine.check_cover_available(
+        request.method,
+        has_singing_model=singing_model is not None,
+        pitch_method=request.conversion.pitch_method,
+    )
+    profile = engine.profile(library.folder(found.id))
+    if chosen is SingingMethod.ZERO_SHOT and not profile.exists:
+        fail(
+            f"voice {found.name!r} has no conditionals for {profile.backend} to sing with: "
+            f"enrol it again with PARROT_TTS_MODEL={settings.tts_model}"
+        )
+    singing = SingingParams(decoder_steps=settings.singing_decoder_steps, seed=COVER_SEED)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=error_console,
+        transient=True,
+    ) as progress:
+        result = await engine.cover(
+            request.song,
+            profile,
+            singing_model=singing_model,
+            method=chosen,
+            params=request.params,
+            conversion=request.conversion,
+            singing=singing,
+            output=None,  # the cached file; copied to the person's path afterwards
+            progress=StageBar(progress),
+        )
+    return result, found, time.perf_counter() - started
+
+
+def _deliver(result: CoverResult, wanted: Path) -> Path:
+    """Copy the cached cover to ``wanted`` (``.opus`` stays ``.opus``); only if the engine
+    had to change format does the suffix follow the format actually used."""
+    target = wanted
+    if COVER_FORMATS.get(wanted.suffix.lower()) is not result.format:
+        target = wanted.with_suffix(result.path.suffix)
+    atomic_copy(result.path, target)
+    return target
+
+
+def cover(
+    ctx: typer.Context,
+    song: Path = typer.Argument(..., help="The song: any common audio format."),
+    voice: str = typer.Option(..., "--voice", "-v", help="Voice name or id."),
+    output: Path = typer.Option(
+        Path("cover.ogg"), "--output", "-o", help="Output file: .mp3, .ogg or .opus."
+    ),
+    pitch: int = typer.Option(0, help="Key change in semitones, -12 to 12 (whole song)."),
+    method: SingingMethod = typer.Option(
+        SingingMethod.AUTO,
+        help="rvc needs a singing model; zero-shot sings from the voice's samples; "
+        "auto picks rvc when the voice has one.",
+    ),
+    pitch_method: str = typer.Option("rmvpe", help="RVC pitch extractor: rmvpe, fcpe or pm."),
+    index_rate: float = typer.Option(0.75, help="RVC: share of the index's features, 0 to 1."),
+    protect: float = typer.Option(0.33, help="RVC: keeps consonants, 0 to 0.5 (0.5: off)."),
+    vocal_gain: float = typer.Option(0.0, help="Vocal level in dB, -24 to 12."),
+    instrumental_gain: float = typer.Option(0.0, help="Instrumental level in dB, -24 to 12."),
+    reverb: float = typer.Option(0.15, help="Vocal reverb, 0 (dry) to 1."),
+) -> None:
+    """Sing SONG in an enrolled voice and write the cover to a file."""
+    settings = settings_from(ctx)
+
+    async def body() -> None:
+        audio_format = _output_format(output)
+        try:  # the checks that need neither torch nor the database come first
+            seconds = _check_song(song, settings)
+            params = CoverParams(
+                semitones=pitch,
+                vocal_gain_db=vocal_gain,
+                instrumental_gain_db=instrumental_gain,
+                reverb=reverb,
+                output_format=audio_format,
+                max_bytes=LOCAL_MAX_BYTES,
+            )
+        except (SongTooLongError, InvalidCoverParamsError) as error:
+            fail(_as_option(str(error)))
+        from engine.convert import ConversionParams
+        from engine.covers import COVER_SEED
+
+        errors = _cover_errors()
+        engine = build_engine(settings)
+        try:
+            request = CoverRequest(
+                song,
+                voice,
+                method,
+                params,
+                ConversionParams(
+                    pitch_method=_pitch_method(pitch_method),
+                    index_rate=index_rate,
+                    protect=protect,
+                    seed=COVER_SEED,
+                ),
+            )
+            async with open_store(settings) as store:
+                result, found, elapsed = await _make_cover(request, settings, engine, store)
+                await store.generations.record(
+                    kind="cover",
+                    user_id=None,
+                    guild_id=None,
+                    voice_id=found.id,
+                    input_seconds=seconds if seconds is not None else result.duration_s,
+                    audio_seconds=result.duration_s,
+                    elapsed_seconds=elapsed,
+                    method=result.method,
+                )
+        except errors as error:
+            fail(_as_option(str(error)))
+        finally:
+            await engine.shutdown()
+        path = await asyncio.to_thread(_deliver, result, output)
+        cached = " (from the cache)" if "cover" in result.cache_hits else ""
+        codec = FORMAT_NAMES.get(result.format, result.format.value)
+        console.print(
+            f"Wrote {result.duration_s:.1f} s to {path}{cached}: {result.method}, "
+            f"{codec} {result.bitrate_kbps} kbps, in {elapsed:.1f} s "
+            f"(real-time factor {elapsed / max(result.duration_s, 1e-6):.2f}).",
+            markup=False,
+            highlight=False,
+        )
+        for note in result.notes:
+            console.print(f"Note: {note}", markup=False, highlight=False)
+
+    run(body)
+
+
+def singing_model(
+    ctx: typer.Context,
+    voice: str = typer.Argument(..., help="Voice name or id."),
+    model: Path | None = typer.Argument(None, help="The RVC export (.pth)."),
+    index: Path | None = typer.Argument(None, help="Its feature index (.index), optional."),
+    remove: bool = typer.Option(False, "--remove", help="Detach the voice's singing model."),
+) -> None:
+    """Attach an RVC model (and index) to a voice, so that its covers use RVC."""
+    settings = settings_from(ctx)
+
+    async def body() -> None:
+        if remove and model is not None:
+            fail("give either a model to attach or --remove, not both")
+        if not remove and model is None:
+            fail("give the model file (.pth) to attach, or --remove to detach")
+        for path in (model, index):
+            if path is not None and not path.is_file():
+                fail(f"no such file: {path}")
+        async with open_store(settings) as store:
+            found = await resolve_voice(store, voice)
+            library = VoiceLibrary(store, settings.data_dir)
+            if model is None:
+                if await detach_singing_model(store, library, found):
+                    console.print(f"Detached the singing model of {found.name!r}.", markup=False)
+                else:
+                    console.print(f"{found.name!r} had no singing model.", markup=False)
+                return
+            from engine.convert import RvcCheckpointError, RvcIndexError
+
+            engine = build_engine(settings)
+            try:
+                info = await attach_singing_model(store, library, engine, found, model, index)
+            except (RvcCheckpointError, RvcIndexError) as error:
+                fail(str(error))
+            finally:
+                await engine.shutdown()
+        with_index = "with its index" if index is not None else "without an index"
+        console.print(
+            f"Attached {info} ({with_index}) to {found.name!r}: its covers now use RVC.",
+            markup=False,
+            highlight=False,
+        )
+
+    run(body)
