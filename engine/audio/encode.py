@@ -49,9 +49,21 @@ def write_wav(audio: Audio, path: Path) -> None:
     atomic_write_bytes(path, _pcm16_wav(audio))
 
 
-def _ffmpeg_encode(audio: Audio, fmt: AudioFormat, bitrate: str | None, target: Path) -> None:
-    """Encode with ffmpeg from raw f32le on stdin into the file ``target`` (overwritten)."""
+def ffmpeg_encode_pcm(
+    frames: np.ndarray,
+    sample_rate: int,
+    target: Path,
+    fmt: AudioFormat,
+    *,
+    bitrate: str | None = None,
+    output_rate: int | None = None,
+    timeout: float = ENCODE_TIMEOUT_S,
+) -> None:
+    """Encode float ``frames`` (``(n,)`` mono or ``(n, channels)`` interleaved) with ffmpeg
+    from raw f32le on stdin into the file ``target`` (overwritten); clipped to [-1, 1]."""
     codec, muxer, default_bitrate = _CODECS[fmt]
+    channels = 1 if frames.ndim == 1 else frames.shape[1]
+    resample = ["-ar", str(output_rate)] if output_rate else []
     command = [
         FFMPEG,
         *QUIET,
@@ -59,11 +71,12 @@ def _ffmpeg_encode(audio: Audio, fmt: AudioFormat, bitrate: str | None, target: 
         "-f",
         "f32le",
         "-ar",
-        str(audio.sample_rate),
+        str(sample_rate),
         "-ac",
-        "1",
+        str(channels),
         "-i",
         "pipe:0",
+        *resample,
         "-c:a",
         codec,
         "-b:a",
@@ -72,18 +85,19 @@ def _ffmpeg_encode(audio: Audio, fmt: AudioFormat, bitrate: str | None, target: 
         muxer,
         "file:" + str(target.resolve()),
     ]
-    data = _clipped(audio).astype("<f4").tobytes()
+    data = np.clip(frames, -1.0, 1.0).astype("<f4").tobytes()
     try:
         result = subprocess.run(
-            command, input=data, capture_output=True, timeout=ENCODE_TIMEOUT_S, check=False
+            command, input=data, capture_output=True, timeout=timeout, check=False
         )
     except FileNotFoundError as exc:
         raise AudioToolError("ffmpeg is not installed or not on PATH") from exc
     except subprocess.TimeoutExpired as exc:
-        raise AudioToolError(f"ffmpeg took over {ENCODE_TIMEOUT_S:.0f} s to encode") from exc
+        raise AudioToolError(f"ffmpeg took over {timeout:.0f} s to encode") from exc
     if result.returncode != 0:
         raise AudioToolError(
-            f"ffmpeg failed to encode {fmt.name} (exit {result.returncode})",
+            f"ffmpeg failed to encode {fmt.name} at {bitrate or default_bitrate}"
+            f" (exit {result.returncode})",
             detail=stderr_tail(result.stderr),
         )
 
@@ -94,7 +108,7 @@ def encode(audio: Audio, path: Path, fmt: AudioFormat, *, bitrate: str | None = 
         write_wav(audio, path)
         return
     with atomic_path(path) as temporary:
-        _ffmpeg_encode(audio, fmt, bitrate, temporary)
+        ffmpeg_encode_pcm(audio.samples, audio.sample_rate, temporary, fmt, bitrate=bitrate)
 
 
 def encoded_bytes(audio: Audio, fmt: AudioFormat, bitrate: str | None = None) -> bytes:
@@ -107,5 +121,5 @@ def encoded_bytes(audio: Audio, fmt: AudioFormat, bitrate: str | None = None) ->
         return _pcm16_wav(audio)
     with tempfile.TemporaryDirectory(prefix="parrot-encode-") as folder:
         target = Path(folder) / f"out.{fmt.value}"
-        _ffmpeg_encode(audio, fmt, bitrate, target)
+        ffmpeg_encode_pcm(audio.samples, audio.sample_rate, target, fmt, bitrate=bitrate)
         return target.read_bytes()

@@ -7,15 +7,12 @@ lowest bitrate cannot fit, the error says how long a song could be.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from engine.audio import AudioFormat, AudioToolError
-from engine.audio._ffmpeg import FFMPEG, QUIET, stderr_tail
+from engine.audio import AudioFormat
+from engine.audio.encode import ffmpeg_encode_pcm
 from engine.files import atomic_copy
 from engine.separate.stems import Track
 
@@ -23,10 +20,7 @@ BITRATES_KBPS: dict[AudioFormat, tuple[int, ...]] = {
     AudioFormat.OGG_OPUS: (160, 128, 112, 96, 80, 64, 56, 48, 40, 32, 24),
     AudioFormat.MP3: (256, 192, 160, 128, 112, 96, 80, 64, 56, 48, 40, 32),
 }
-_CODECS = {
-    AudioFormat.OGG_OPUS: ("libopus", "ogg", 48_000),
-    AudioFormat.MP3: ("libmp3lame", "mp3", 44_100),
-}
+_OUTPUT_RATES = {AudioFormat.OGG_OPUS: 48_000, AudioFormat.MP3: 44_100}
 CONTAINER_MARGIN = 0.96
 """Share of the budget given to audio; the rest covers container pages and headers."""
 ENCODE_TIMEOUT_S = 600.0
@@ -56,43 +50,15 @@ def encode_track(track: Track, path: Path, fmt: AudioFormat, bitrate_kbps: int) 
     """Write ``track`` (any channels) as ``fmt`` with ffmpeg; ``path`` is overwritten."""
     if fmt is AudioFormat.WAV:
         raise ValueError("WAV has no bitrate; use engine.audio.write_wav")
-    codec, muxer, rate = _CODECS[fmt]
-    command = [
-        FFMPEG,
-        *QUIET,
-        "-y",
-        "-f",
-        "f32le",
-        "-ar",
-        str(track.sample_rate),
-        "-ac",
-        str(track.channels),
-        "-i",
-        "pipe:0",
-        "-ar",
-        str(rate),
-        "-c:a",
-        codec,
-        "-b:a",
-        f"{bitrate_kbps}k",
-        "-f",
-        muxer,
-        "file:" + str(path.resolve()),
-    ]
-    data = np.clip(track.samples, -1.0, 1.0).T.astype("<f4").tobytes()
-    try:
-        result = subprocess.run(
-            command, input=data, capture_output=True, timeout=ENCODE_TIMEOUT_S, check=False
-        )
-    except FileNotFoundError as error:
-        raise AudioToolError("ffmpeg is not installed or not on PATH") from error
-    except subprocess.TimeoutExpired as error:
-        raise AudioToolError(f"ffmpeg took over {ENCODE_TIMEOUT_S:.0f} s to encode") from error
-    if result.returncode != 0:
-        raise AudioToolError(
-            f"ffmpeg failed to encode {fmt.name} at {bitrate_kbps} kbps",
-            detail=stderr_tail(result.stderr),
-        )
+    ffmpeg_encode_pcm(
+        track.samples.T,
+        track.sample_rate,
+        path,
+        fmt,
+        bitrate=f"{bitrate_kbps}k",
+        output_rate=_OUTPUT_RATES[fmt],
+        timeout=ENCODE_TIMEOUT_S,
+    )
 
 
 def _ladder(fmt: AudioFormat, duration_s: float, max_bytes: int) -> list[int]:
