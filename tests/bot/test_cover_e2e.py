@@ -160,49 +160,33 @@ async def test_a_singing_model_is_checked_attached_and_used(
     voice = await enrol(cover_bot, people["owner"], guild, short_speech_clips["wav"])
     owner = people["owner"]
 
-    broken, broken_payload = attach(
-        fake_discord, "model", tmp_path / "my-voice.pth", b"PK\x03\x04 not a model"
-    )
-    log = await fake_discord.slash(
-        guild,
-        owner,
-        "voice",
-        [
-            {
-                "name": "singing-model",
-                "type": 1,
-                "options": [{"name": "voice", "type": 3, "value": voice.name}, broken],
-            }
-        ],
-        resolved={"attachments": {broken_payload["id"]: broken_payload}},
-    )
-    await fake_discord.wait_for(lambda: bool(log.followups), timeout=60)
+    async def attach_model(*files: tuple[str, Path, bytes | None]) -> Any:
+        attached = [attach(fake_discord, name, path, data) for name, path, data in files]
+        log = await fake_discord.slash(
+            guild,
+            owner,
+            "voice",
+            [
+                {
+                    "name": "singing-model",
+                    "type": 1,
+                    "options": [
+                        {"name": "voice", "type": 3, "value": voice.name},
+                        *(option for option, _ in attached),
+                    ],
+                }
+            ],
+            resolved={"attachments": {payload["id"]: payload for _, payload in attached}},
+        )
+        await fake_discord.wait_for(lambda: bool(log.followups), timeout=60)
+        return log
+
+    log = await attach_model(("model", tmp_path / "my-voice.pth", b"PK\x03\x04 not a model"))
     assert "That singing model can't be used" in reply_text(log)
     assert "my-voice.pth" in reply_text(log)
 
     index = write_index(tmp_path / "voice.index", 768, count=64)
-    model_option, model_payload = attach(fake_discord, "model", small_rvc_voice("v2", 40_000))
-    index_option, index_payload = attach(fake_discord, "index", index)
-    log = await fake_discord.slash(
-        guild,
-        owner,
-        "voice",
-        [
-            {
-                "name": "singing-model",
-                "type": 1,
-                "options": [
-                    {"name": "voice", "type": 3, "value": voice.name},
-                    model_option,
-                    index_option,
-                ],
-            }
-        ],
-        resolved={
-            "attachments": {model_payload["id"]: model_payload, index_payload["id"]: index_payload}
-        },
-    )
-    await fake_discord.wait_for(lambda: bool(log.followups), timeout=60)
+    log = await attach_model(("model", small_rvc_voice("v2", 40_000), None), ("index", index, None))
     assert "now sings covers with its RVC model and its index (RVC v2, 40 kHz" in reply_text(log)
 
     log = await cover(fake_discord, guild, owner, song_file, voice.name, method="rvc")
