@@ -233,7 +233,8 @@ async def run(args: argparse.Namespace) -> None:
     import torch
 
     from engine.config import EngineConfig
-    from engine.convert import ConversionModels, ConversionParams
+    from engine.convert import ConversionParams
+    from engine.convert.runtime import ConversionModels
     from engine.convert.singer import RvcSinger, SingingModel
     from engine.cover import CoverParams, CoverPipeline
     from engine.executor import GpuExecutor, Priority

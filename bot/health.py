@@ -12,8 +12,14 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.store.migrations import latest_version
 from bot.store.presets import PresetStatus
-from engine.device import DeviceUnavailableError, resolve_device
-from engine.models import TTS_MODELS, find_weights
+from engine.api import (
+    DeviceUnavailableError,
+    WeightsState,
+    configured_tts_status,
+    demucs_status,
+    resolve_device,
+    rvc_statuses,
+)
 
 MIN_FREE_BYTES = 2 * 1024**3
 PRESETS_SCHEMA = 2
@@ -96,55 +102,48 @@ def check_torch(settings: Settings) -> CheckResult:
 
 
 def check_models(settings: Settings) -> CheckResult:
-    spec = TTS_MODELS[settings.tts_model]
-    folder = find_weights(settings.engine_config(), spec)
-    if folder is None:
+    status = configured_tts_status(settings.engine_config())
+    if not status.ready:
         where = (
-            f"{settings.models_dir / spec.key}" if settings.models_dir else "the Hugging Face cache"
+            f"{settings.models_dir / status.key}"
+            if settings.models_dir
+            else "the Hugging Face cache"
         )
         return CheckResult(
             "tts weights",
             Level.WARN,
-            f"{spec.description} ({spec.repo_id}) is not in {where}",
-            f"download {spec.repo_id} while online, or copy its files to "
-            f"PARROT_MODELS_DIR/{spec.key}",
+            f"{status.description} ({status.repository}) is not in {where}",
+            f"download {status.repository} while online, or copy its files to "
+            f"PARROT_MODELS_DIR/{status.key}",
         )
-    return CheckResult("tts weights", Level.OK, f"{spec.repo_id} at {folder}")
+    return CheckResult("tts weights", Level.OK, f"{status.repository} at {status.location}")
 
 
 def check_separation_model(settings: Settings) -> CheckResult:
     """Covers are optional: a missing Demucs model only turns them off (WARN)."""
-    from engine.separate import DemucsCheckpointError, DemucsNotDownloadedError
-    from engine.separate.weights import DOWNLOAD_COMMAND, check_demucs_available
-
     name = settings.separation_model.value
-    command = DOWNLOAD_COMMAND if name == "htdemucs" else f"{DOWNLOAD_COMMAND} --model {name}"
-    try:
-        check_demucs_available(name, models_dir=settings.models_dir)
-    except DemucsNotDownloadedError:
+    status = demucs_status(settings.engine_config(), settings.separation_model)
+    command = status.download_command
+    if status.state is WeightsState.MISSING:
         detail = f"Demucs {name} (song separation) is not downloaded: covers are off"
         return CheckResult("cover separation", Level.WARN, detail, f"run `{command}`")
-    except (DemucsCheckpointError, ImportError) as error:
-        return CheckResult("cover separation", Level.WARN, str(error), f"run `{command}`")
+    if status.state is WeightsState.BROKEN:
+        return CheckResult("cover separation", Level.WARN, status.problem, f"run `{command}`")
     return CheckResult("cover separation", Level.OK, f"Demucs {name}")
 
 
 def check_rvc_models(settings: Settings) -> CheckResult:
     """ContentVec and RMVPE: needed only by voices with an RVC singing model (WARN)."""
-    try:
-        from engine.convert.weights import DOWNLOAD_COMMAND, RVC_SHARED_MODELS
-    except ImportError as error:  # the convert package needs torch
-        return CheckResult("rvc weights", Level.WARN, f"cannot check: {error}", "see torch")
-    config = settings.engine_config()
-    missing = [spec.key for spec in RVC_SHARED_MODELS if find_weights(config, spec) is None]
+    statuses = rvc_statuses(settings.engine_config())
+    missing = [status.key for status in statuses if not status.ready]
     if missing:
         return CheckResult(
             "rvc weights",
             Level.WARN,
             f"{' and '.join(missing)} not downloaded: RVC covers are off (zero-shot still works)",
-            f"run `{DOWNLOAD_COMMAND}`",
+            f"run `{statuses[0].download_command}`",
         )
-    return CheckResult("rvc weights", Level.OK, ", ".join(s.key for s in RVC_SHARED_MODELS))
+    return CheckResult("rvc weights", Level.OK, ", ".join(status.key for status in statuses))
 
 
 async def check_database(settings: Settings) -> CheckResult:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from engine.errors import ParrotError
+
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 
 
-class DeviceUnavailableError(RuntimeError):
+class DeviceUnavailableError(ParrotError, RuntimeError):
     """The configured device does not exist on this machine."""
 
 

@@ -1,66 +1,48 @@
 """The engine facade that the bot, the CLI and the benchmarks share.
 
 Nothing heavy happens at construction: torch is imported, the device resolved and
-the models loaded on first use, all off the event loop.
+the models loaded on first use, all off the event loop. The TTS backend comes from the
+model registry (``config.tts_model``); every model, the watermark detector included,
+lives in a slot of the one executor.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from engine.audio import Audio, crossfade_join, prepare_voice_sample
+from engine.audio import Audio, crossfade_join, decode
 from engine.config import COVER_CACHE_FOLDER, EngineConfig, SingingMethod
+from engine.convert.info import RvcModelInfo
+from engine.convert.params import ConversionParams, PitchMethod
+from engine.cover.method import choose_method
+from engine.cover.params import CoverParams
+from engine.cover.result import CoverResult, StageProgress
 from engine.device import resolve_device
+from engine.enrolment import SampleLimits, prepare_sample
 from engine.executor import CancelToken, GpuExecutor, Priority
-from engine.text import split_for_speech
-from engine.tts.backend import TTSBackend
-from engine.tts.chatterbox import ChatterboxBackend
+from engine.separate.cache import prune_cache
+from engine.singing.singer import SingingParams
+from engine.speech import SpeechChunk, SpeechWorker, speech_pieces
+from engine.tts.backend import TTSBackend, VoiceConversionBackend
 from engine.tts.errors import VoiceNotEnrolledError
 from engine.tts.params import SpeechParams
-from engine.tts.postprocess import trim_trailing_noise
 from engine.tts.profile import PreparedSample, VoiceProfile
-from engine.voices import combine_reference, store_prepared_sample
+from engine.tts.registry import BackendFactory, Capability, RegisteredTTSModel, tts_model
+from engine.voices import combine_reference
+from engine.watermark import WatermarkCheck, detector_confidence, load_detector
 
 if TYPE_CHECKING:
-    from engine.convert import ConversionParams, PitchMethod, RvcModelInfo
-    from engine.cover import CoverParams, CoverResult, StageProgress
-    from engine.covers import CoverWorkshop
-    from engine.singing import SingingParams
+    from engine.cover.workshop import CoverWorkshop
 
-BackendFactory = Callable[[EngineConfig, str], TTSBackend]
+__all__ = ["Engine", "EngineStatus", "SampleLimits", "SpeechChunk"]
 
-
-@dataclass(frozen=True, slots=True)
-class SampleLimits:
-    """Bounds on an uploaded clip, checked before and while decoding it."""
-
-    max_bytes: int = 25 * 1024 * 1024
-    min_seconds: float = 3.0
-    max_seconds: float = 300.0
-    decode_timeout: float = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechChunk:
-    """One sentence (or clause group) of synthesized speech."""
-
-    index: int
-    text: str
-    samples: np.ndarray
-    sample_rate: int
-
-    @property
-    def duration(self) -> float:
-        return len(self.samples) / self.sample_rate
+WATERMARK_RATE = 24_000
+MAX_WATERMARK_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +62,6 @@ class EngineStatus:
 class Engine:
     """Voice work behind a small async API."""
 
-    CHUNK_MAX_CHARS = 300
-    FIRST_CHUNK_MAX_CHARS = 160
-    """A short first chunk makes the first words come sooner."""
     CROSSFADE_MS = 20
 
     def __init__(
@@ -95,15 +74,16 @@ class Engine:
         conditionals_cache_size: int = 16,
     ) -> None:
         self.config = config
-        self._backend_factory = backend_factory or ChatterboxBackend
+        self.tts_model: RegisteredTTSModel = tts_model(config.tts_model)
+        self._backend_factory = backend_factory or self.tts_model.factory
         self._max_queued = max_queued
         self._idle_unload_s = idle_unload_s
+        self._conditionals_cache_size = conditionals_cache_size
         self._device: str | None = None
         self._executor: GpuExecutor | None = None
         self._backend: TTSBackend | None = None
+        self._speech: SpeechWorker | None = None
         self._start_lock = asyncio.Lock()
-        self._conditionals: OrderedDict[tuple[str, int], Any] = OrderedDict()
-        self._conditionals_cache_size = conditionals_cache_size
         self._workshop: CoverWorkshop | None = None
 
     # start-up ---------------------------------------------------------------------------
@@ -123,11 +103,21 @@ class Engine:
                     idle_unload_s=self._idle_unload_s,
                     thread_setup=self._thread_setup,
                 )
+                self._speech = SpeechWorker(
+                    self._executor,
+                    self._backend,
+                    conditionals_cache_size=self._conditionals_cache_size,
+                )
             return self._executor
+
+    async def _speech_worker(self) -> SpeechWorker:
+        await self._started()
+        assert self._speech is not None
+        return self._speech
 
     def _thread_setup(self) -> None:
         if self.config.torch_threads:
-            import torch
+            import torch  # deferred: torch costs seconds to import
 
             torch.set_num_threads(self.config.torch_threads)
 
@@ -141,74 +131,12 @@ class Engine:
     def profile(self, folder: Path) -> VoiceProfile:
         return VoiceProfile.at(folder, self.backend_name)
 
-    # worker-side helpers (run on the executor thread) ----------------------------------------
-    def _tts(self) -> TTSBackend:
-        assert self._executor is not None and self._backend is not None
-        backend = self._backend
-
-        def load() -> TTSBackend:
-            backend.load()
-            return backend
-
-        def unload(value: TTSBackend) -> None:
-            self._conditionals.clear()
-            value.unload()
-
-        slot = self._executor.slot(backend.name, load, unload)
-        loaded: TTSBackend = slot.get()
-        return loaded
-
-    def _load_conditionals(self, backend: TTSBackend, path: Path) -> Any:
-        try:
-            stamp = path.stat().st_mtime_ns
-        except FileNotFoundError:
-            raise VoiceNotEnrolledError(
-                f"this voice has no conditionals for {backend.name} yet; enrol it again"
-            ) from None
-        key = (str(path), stamp)
-        if key in self._conditionals:
-            self._conditionals.move_to_end(key)
-            return self._conditionals[key]
-        value = backend.load_conditionals(path)
-        self._conditionals[key] = value
-        while len(self._conditionals) > self._conditionals_cache_size:
-            self._conditionals.popitem(last=False)
-        return value
-
-    def _make_profile(
-        self, folder: Path, reference: Path, seconds: float, exaggeration: float, token: CancelToken
-    ) -> VoiceProfile:
-        backend = self._tts()
-        token.raise_if_cancelled()
-        conditionals = backend.make_conditionals(reference, exaggeration)
-        profile = VoiceProfile.at(folder, backend.name)
-        backend.save_conditionals(conditionals, profile.conditionals)
-        return VoiceProfile(folder, backend.name, profile.conditionals, reference, seconds)
-
-    def _generate(
-        self, profile: VoiceProfile, text: str, params: SpeechParams, token: CancelToken
-    ) -> np.ndarray:
-        backend = self._tts()
-        conditionals = self._load_conditionals(backend, profile.conditionals)
-        token.raise_if_cancelled()
-        samples = backend.generate(conditionals, text, params, token)
-        return trim_trailing_noise(samples, backend.sample_rate)
-
     # enrolment -----------------------------------------------------------------------------
     async def prepare_sample(
         self, source: Path, destination: Path, limits: SampleLimits
     ) -> PreparedSample:
         """Decode, check and normalise one uploaded clip into ``destination`` (a WAV)."""
-        audio, report = await asyncio.to_thread(
-            prepare_voice_sample,
-            source,
-            sample_rate=24_000,
-            max_bytes=limits.max_bytes,
-            min_seconds=limits.min_seconds,
-            max_seconds=limits.max_seconds,
-            timeout=limits.decode_timeout,
-        )
-        return await asyncio.to_thread(store_prepared_sample, audio, report, destination)
+        return await asyncio.to_thread(prepare_sample, source, destination, limits)
 
     async def build_profile(
         self, folder: Path, samples: Sequence[PreparedSample], *, exaggeration: float = 0.5
@@ -217,9 +145,9 @@ class Engine:
         if not samples:
             raise ValueError("a voice needs at least one sample")
         reference, seconds = await asyncio.to_thread(combine_reference, folder, samples)
-        executor = await self._started()
-        return await executor.run(
-            functools.partial(self._make_profile, folder, reference, seconds, exaggeration),
+        speech = await self._speech_worker()
+        return await speech.executor.run(
+            functools.partial(speech.make_profile_job, folder, reference, seconds, exaggeration),
             priority=Priority.ENROLMENT,
             label=f"enrol {folder.name}",
         )
@@ -238,55 +166,18 @@ class Engine:
     async def speak(
         self, profile: VoiceProfile, text: str, params: SpeechParams | None = None
     ) -> AsyncIterator[SpeechChunk]:
-        """Yield one chunk of audio per sentence group, generating ahead of the consumer.
-
-        Each chunk is its own executor job, so other work can run between chunks; with a
-        seed, chunk ``i`` uses ``seed + i`` so the whole text is reproducible.
-        """
+        """Yield one chunk of audio per sentence group, generating ahead of the consumer."""
         params = params or SpeechParams()
         if not profile.exists:
             raise VoiceNotEnrolledError(
                 f"voice at {profile.folder} is not enrolled for {profile.backend}"
             )
-        pieces = split_for_speech(
-            text, max_chars=self.CHUNK_MAX_CHARS, first_chunk_max_chars=self.FIRST_CHUNK_MAX_CHARS
-        )
+        pieces = speech_pieces(text)
         if not pieces:
             raise ValueError("there is nothing to say in that text")
-        executor = await self._started()
-        assert self._backend is not None
-        sample_rate = self._backend.sample_rate
-        ready: asyncio.Queue[SpeechChunk | BaseException | None] = asyncio.Queue(maxsize=2)
-
-        async def produce() -> None:
-            try:
-                for index, piece in enumerate(pieces):
-                    seed = None if params.seed is None else params.seed + index
-                    samples = await executor.run(
-                        functools.partial(self._generate, profile, piece, params.with_seed(seed)),
-                        priority=Priority.SPEECH,
-                        label=f"speech chunk {index}",
-                    )
-                    await ready.put(SpeechChunk(index, piece, samples, sample_rate))
-                await ready.put(None)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as error:
-                await ready.put(error)
-
-        producer = asyncio.create_task(produce())
-        try:
-            while True:
-                item = await ready.get()
-                if item is None:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            producer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await producer
+        speech = await self._speech_worker()
+        async for chunk in speech.speak(profile, pieces, params):
+            yield chunk
 
     async def synthesize(
         self,
@@ -306,13 +197,7 @@ class Engine:
         return Audio(joined, rate)
 
     def count_chunks(self, text: str) -> int:
-        return len(
-            split_for_speech(
-                text,
-                max_chars=self.CHUNK_MAX_CHARS,
-                first_chunk_max_chars=self.FIRST_CHUNK_MAX_CHARS,
-            )
-        )
+        return len(speech_pieces(text))
 
     async def check_model_available(self) -> None:
         """Fail fast (ModelNotDownloadedError) when speech could not load its model."""
@@ -320,16 +205,61 @@ class Engine:
         assert self._backend is not None
         await asyncio.to_thread(self._backend.check_available)
 
+    # watermark ---------------------------------------------------------------------------------
+    async def detect_watermark(
+        self,
+        clip: Path,
+        *,
+        max_bytes: int,
+        max_seconds: float = MAX_WATERMARK_SECONDS,
+        decode_timeout: float = 60.0,
+    ) -> WatermarkCheck:
+        """Whether ``clip`` (any audio file) carries the Perth mark every output gets.
+
+        The detector lives in an executor model slot: loaded on first use, unloaded
+        when idle. Raises ``AudioRejectedError`` for a clip that cannot be read.
+        """
+        audio = await asyncio.to_thread(
+            decode,
+            clip,
+            sample_rate=WATERMARK_RATE,
+            max_bytes=max_bytes,
+            max_seconds=max_seconds,
+            timeout=decode_timeout,
+        )
+        executor = await self._started()
+        slot = executor.slot("perth", load_detector, lambda _detector: None)
+
+        def detect(token: CancelToken) -> float:
+            return detector_confidence(slot.get(), audio.samples, audio.sample_rate)
+
+        confidence = await executor.run(detect, priority=Priority.ENROLMENT, label="watermark")
+        return WatermarkCheck(confidence)
+
     # covers ------------------------------------------------------------------------------------
+    def _voice_converter(self) -> Any:
+        """The loaded TTS model's voice converter (worker thread), for zero-shot singing."""
+        assert self._speech is not None
+        backend = self._speech.loaded_backend()
+        if not self.tts_model.offers(Capability.VOICE_CONVERSION) or not isinstance(
+            backend, VoiceConversionBackend
+        ):
+            raise RuntimeError(f"the {backend.name} model cannot convert voices")
+        return backend.voice_converter()
+
     async def _covers(self) -> CoverWorkshop:
         """Cover machinery (imports torch and the cover stack on first use only)."""
         executor = await self._started()
         if self._workshop is None:
-            from engine.covers import CoverWorkshop
+            from engine.cover.workshop import CoverWorkshop  # deferred: imports torch
 
             assert self._device is not None and self._backend is not None
             self._workshop = CoverWorkshop(
-                self.config, executor, self._device, self._tts, self._backend.check_available
+                self.config,
+                executor,
+                self._device,
+                self._voice_converter,
+                self._backend.check_available,
             )
         return self._workshop
 
@@ -351,8 +281,6 @@ class Engine:
 
         Cancel by cancelling the awaiting task; the running piece stops at its next check.
         """
-        from engine.covers import choose_method
-
         workshop = await self._covers()
         chosen = choose_method(method, singing_model is not None)
         converter = await workshop.converter(
@@ -370,9 +298,6 @@ class Engine:
         pitch_method: PitchMethod | None = None,
     ) -> SingingMethod:
         """The method a cover would use; raises at once when its weights are missing."""
-        from engine.convert import PitchMethod
-        from engine.covers import choose_method
-
         workshop = await self._covers()
         chosen = choose_method(method, has_singing_model)
         await asyncio.to_thread(workshop.check_available, chosen, pitch_method or PitchMethod.RMVPE)
@@ -380,15 +305,13 @@ class Engine:
 
     async def prune_cover_cache(self, max_bytes: int) -> int:
         """Drop the least recently used cover stages until the cache fits; returns how many."""
-        from engine.separate.cache import prune_cache
-
         folder = self.config.data_dir / COVER_CACHE_FOLDER
         return len(await asyncio.to_thread(prune_cache, folder, max_bytes))
 
     async def describe_singing_model(self, model: Path, index: Path | None = None) -> RvcModelInfo:
         """Validate an RVC export (and its index); raises ``RvcCheckpointError`` or
         ``RvcIndexError`` with what is wrong. Nothing is loaded onto the device."""
-        from engine.convert.describe import describe_voice_files
+        from engine.convert.describe import describe_voice_files  # deferred: imports torch
 
         return await asyncio.to_thread(describe_voice_files, model, index)
 

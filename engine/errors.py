@@ -11,8 +11,6 @@ The engine's texts are plain: no Discord markup beyond backticks around commands
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 
 def as_sentence(text: str) -> str:
     """Capitalised and ending with a full stop (or ``!``, ``?``, a closing backtick)."""
@@ -31,7 +29,7 @@ class ParrotError(Exception):
     override :meth:`for_member` when the member needs other words than the operator.
     """
 
-    exit_code: ClassVar[int] = 1
+    exit_code: int = 1
 
     def for_member(self) -> str:
         """The sentence a member reads (ephemeral in Discord)."""

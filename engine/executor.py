@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, TypeVar
 
+from engine.errors import ParrotError
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -33,12 +35,21 @@ class Priority(IntEnum):
     COVER = 2
 
 
-class EngineBusyError(RuntimeError):
+class EngineBusyError(ParrotError, RuntimeError):
     """The queue is full; the caller should tell the person to try again shortly."""
 
+    def for_member(self) -> str:
+        return "The voice engine is busy right now; please try again in a minute."
 
-class JobCancelledError(Exception):
+
+class JobCancelledError(ParrotError):
     """Raised inside a job when its caller went away; the job stops at its next check."""
+
+    def for_member(self) -> str:
+        return "That was cancelled."
+
+    def for_operator(self) -> str:
+        return str(self) or "cancelled"
 
 
 class CancelToken:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.config import EngineConfig, TTSModel
+from engine.config import EngineConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,54 +18,6 @@ class ModelSpec:
     required_files: tuple[str, ...]
     download_patterns: tuple[str, ...]
     description: str
-
-
-TTS_MODELS: dict[TTSModel, ModelSpec] = {
-    TTSModel.ORIGINAL: ModelSpec(
-        key="chatterbox",
-        repo_id="ResembleAI/chatterbox",
-        required_files=(
-            "ve.safetensors",
-            "t3_cfg.safetensors",
-            "s3gen.safetensors",
-            "tokenizer.json",
-        ),
-        download_patterns=(
-            "ve.safetensors",
-            "t3_cfg.safetensors",
-            "s3gen.safetensors",
-            "tokenizer.json",
-            "conds.pt",
-        ),
-        description="Chatterbox TTS (English, 0.5 B)",
-    ),
-    TTSModel.TURBO: ModelSpec(
-        key="chatterbox-turbo",
-        repo_id="ResembleAI/chatterbox-turbo",
-        required_files=("ve.safetensors", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors"),
-        download_patterns=("*.safetensors", "*.json", "*.txt", "*.pt", "*.model"),
-        description="Chatterbox Turbo (English, fast)",
-    ),
-    TTSModel.MULTILINGUAL: ModelSpec(
-        key="chatterbox-multilingual",
-        repo_id="ResembleAI/chatterbox",
-        required_files=(
-            "ve.pt",
-            "t3_mtl23ls_v2.safetensors",
-            "s3gen.pt",
-            "grapheme_mtl_merged_expanded_v1.json",
-        ),
-        download_patterns=(
-            "ve.pt",
-            "t3_mtl23ls_v2.safetensors",
-            "s3gen.pt",
-            "grapheme_mtl_merged_expanded_v1.json",
-            "conds.pt",
-            "Cangjie5_TC.json",
-        ),
-        description="Chatterbox Multilingual (23 languages)",
-    ),
-}
 
 
 def _complete(folder: Path, spec: ModelSpec) -> bool:

@@ -10,13 +10,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.attachments import check_audio_attachment, download_attachment
-from engine.audio import decode
-from engine.watermark import watermark_confidence
 
 if TYPE_CHECKING:
     from bot.client import ParrotBot
 
-DETECT_RATE = 24_000
 MAX_DETECT_SECONDS = 600.0
 
 
@@ -33,28 +30,23 @@ class DetectCog(commands.Cog):
         folder = settings.data_dir / "tmp" / "uploads"
         path = await download_attachment(clip, folder, max_bytes=settings.max_upload_bytes)
         try:
-            audio = await asyncio.to_thread(
-                decode,
+            check = await self.bot.engine.detect_watermark(
                 path,
-                sample_rate=DETECT_RATE,
                 max_bytes=settings.max_upload_bytes,
                 max_seconds=MAX_DETECT_SECONDS,
-                timeout=settings.decode_timeout_seconds,
-            )
-            confidence = await asyncio.to_thread(
-                watermark_confidence, audio.samples, audio.sample_rate
+                decode_timeout=settings.decode_timeout_seconds,
             )
         finally:
             await asyncio.to_thread(path.unlink, True)
-        if confidence >= 0.5:
-            verdict = f"This clip carries Parrot's watermark (confidence {confidence:.0%})."
+        if check.found:
+            verdict = f"This clip carries Parrot's watermark (confidence {check.confidence:.0%})."
         else:
             verdict = (
-                f"No Parrot watermark found (confidence {confidence:.0%}). Heavy editing or "
+                f"No Parrot watermark found (confidence {check.confidence:.0%}). Heavy editing or "
                 "re-recording can remove it, so this is not proof either way."
             )
         await interaction.followup.send(verdict, ephemeral=True)
 
 
-async def setup(parrot_bot: commands.Bot) -> None:
-    await parrot_bot.add_cog(DetectCog(parrot_bot))  # type: ignore[arg-type]
+async def setup(parrot_bot: ParrotBot) -> None:
+    await parrot_bot.add_cog(DetectCog(parrot_bot))

@@ -53,7 +53,8 @@ class QualityReport:
 def _db(value: float | np.ndarray, *, power: bool) -> np.ndarray:
     factor = 10.0 if power else 20.0
     floor = 10.0 ** (FLOOR_DB / factor)
-    return factor * np.log10(np.maximum(value, floor))
+    decibels: np.ndarray = factor * np.log10(np.maximum(value, floor))
+    return decibels
 
 
 def frame_levels(audio: Audio, frame_s: float = FRAME_S) -> np.ndarray:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from engine.errors import ParrotError, as_sentence
+
 
 class RejectReason(StrEnum):
     """Machine-readable cause of an :class:`AudioRejectedError`."""
@@ -18,7 +20,7 @@ class RejectReason(StrEnum):
     NOISY = "noisy"
 
 
-class AudioRejectedError(ValueError):
+class AudioRejectedError(ParrotError, ValueError):
     """A clip that cannot be used; ``str(error)`` is safe to show to the uploader.
 
     ``detail`` carries technical context for logs (such as ffmpeg's stderr tail) and is
@@ -33,6 +35,9 @@ class AudioRejectedError(ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (_rebuild, (self.reason, self.message, self.detail))
+
+    def for_member(self) -> str:
+        return as_sentence(f"That audio can't be used: {self.message}")
 
 
 def _rebuild(reason: RejectReason, message: str, detail: str | None) -> AudioRejectedError:

@@ -18,7 +18,8 @@ EPSILON = 1e-12
 
 def _db(power_or_amplitude: float | np.ndarray, *, power: bool) -> np.ndarray:
     factor = 10.0 if power else 20.0
-    return factor * np.log10(np.maximum(power_or_amplitude, EPSILON))
+    decibels: np.ndarray = factor * np.log10(np.maximum(power_or_amplitude, EPSILON))
+    return decibels
 
 
 def remove_dc(audio: Audio) -> Audio:

@@ -22,10 +22,10 @@ from typing import Any
 import torch
 
 from engine.convert.errors import RvcCheckpointError
+from engine.convert.info import RvcModelInfo, RvcVersion
 from engine.convert.synthesizer import (
     CONFIG_LENGTH,
     ConfigError,
-    RvcVersion,
     Synthesizer,
     SynthesizerConfig,
     fold_weight_norm,
@@ -37,22 +37,6 @@ SUPPORTED_VOCODERS = ("hifi-gan", "hifigan")
 SUPPORTED_EMBEDDERS = ("contentvec", "hubert", "hubert_base", "hubert-base")
 """Forks record the content encoder a model was trained on; Parrot runs ContentVec."""
 _LISTED_KEYS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class RvcModelInfo:
-    """What a voice model is, in the terms people see in RVC's own interface."""
-
-    version: RvcVersion
-    sample_rate: int
-    has_f0: bool
-    speakers: int
-    info: str = ""
-
-    def __str__(self) -> str:
-        pitch = "pitch-guided" if self.has_f0 else "without pitch guidance"
-        speakers = "1 speaker" if self.speakers == 1 else f"{self.speakers} speakers"
-        return f"RVC {self.version.value}, {self.sample_rate // 1000} kHz, {pitch}, {speakers}"
 
 
 @dataclass(frozen=True, eq=False, slots=True)

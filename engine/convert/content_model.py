@@ -11,7 +11,7 @@ from torch import nn
 from transformers import HubertConfig, HubertModel
 
 
-class HubertWithProjection(HubertModel):
+class HubertWithProjection(HubertModel):  # type: ignore[no-untyped-call]  # transformers' PreTrainedModel.__init_subclass__ is unannotated
     """``HubertModel`` with ``final_proj`` (hidden_size -> classifier_proj_size)."""
 
     def __init__(self, config: HubertConfig) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.convert.checkpoint import RvcModelInfo, describe_checkpoint
+from engine.convert.checkpoint import describe_checkpoint
 from engine.convert.index import FeatureIndex
+from engine.convert.info import RvcModelInfo
 
 
 def describe_voice_files(model: Path, index: Path | None = None) -> RvcModelInfo:

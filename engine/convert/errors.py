@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from engine.errors import ParrotError, as_sentence
 from engine.tts.errors import ModelNotDownloadedError
 
 
-class RvcCheckpointError(ValueError):
+class RvcCheckpointError(ParrotError, ValueError):
     """A voice model file that is not a usable RVC v1/v2 export; the message names the problem."""
 
+    def for_member(self) -> str:
+        return as_sentence(f"That singing model can't be used: {self}")
 
-class RvcIndexError(ValueError):
+
+class RvcIndexError(ParrotError, ValueError):
     """A ``.index`` file that faiss cannot read, or one made for another kind of model."""
+
+    def for_member(self) -> str:
+        return as_sentence(f"That index can't be used: {self}")
 
 
 class ConversionWeightsMissingError(ModelNotDownloadedError):

@@ -11,7 +11,7 @@ import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -41,12 +41,12 @@ def _no_progress_bars() -> Iterator[None]:
     from transformers.utils import logging as transformers_logging
 
     was_enabled = transformers_logging.is_progress_bar_enabled()
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
     try:
         yield
     finally:
         if was_enabled:
-            transformers_logging.enable_progress_bar()
+            transformers_logging.enable_progress_bar()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
 
 
 class ContentFeatures:
@@ -60,6 +60,7 @@ class ContentFeatures:
     @classmethod
     def load(cls, folder: Path, device: str) -> ContentFeatures:
         """Load a transformers HuBERT folder (config.json + weights), ``final_proj`` optional."""
+        # deferred: imports torch and transformers' HuBERT
         from engine.convert.content_model import HubertWithProjection
 
         folder = Path(folder)
@@ -67,8 +68,12 @@ class ContentFeatures:
             raise ContentEncoderError(f"{folder} has no config.json: not a transformers model")
         try:
             with _no_progress_bars():
-                model, report = HubertWithProjection.from_pretrained(
-                    folder, local_files_only=True, output_loading_info=True
+                # output_loading_info=True returns (model, info); the stub only knows the model
+                model, report = cast(
+                    "tuple[HubertWithProjection, dict[str, Any]]",
+                    HubertWithProjection.from_pretrained(
+                        folder, local_files_only=True, output_loading_info=True
+                    ),
                 )
         except (OSError, ValueError, RuntimeError) as error:
             raise ContentEncoderError(
@@ -85,9 +90,12 @@ class ContentFeatures:
                 f"the content encoder in {folder} lacks weights: {', '.join(sorted(missing)[:3])}"
             )
         has_projection = not any("final_proj" in key for key in report.get("missing_keys", []))
-        model = model.to(device).eval().requires_grad_(False)
+        # through nn.Module: transformers wraps PreTrainedModel.to and the wrapper's type
+        # does not bind self; the call still dispatches to transformers' override
+        encoder: torch.nn.Module = model
+        encoder = encoder.to(device).eval().requires_grad_(False)
         return cls(
-            model,
+            encoder,
             device,
             normalize=_wants_normalized_input(folder),
             has_projection=has_projection,
@@ -117,4 +125,5 @@ class ContentFeatures:
             features = self.model.final_proj(output.hidden_states[V1_LAYER])
         else:
             features = self.model(samples).last_hidden_state
-        return features[0].float()
+        result: torch.Tensor = features[0].float()
+        return result

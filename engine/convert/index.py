@@ -79,7 +79,8 @@ class FeatureIndex:
         totals = weights.sum(axis=1, keepdims=True)
         weights = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
         neighbours = self.vectors[np.where(found, labels, 0)]
-        retrieved = np.einsum("fk,fkd->fd", weights, neighbours).astype(np.float32)
+        weighted: np.ndarray = np.einsum("fk,fkd->fd", weights, neighbours)
+        retrieved = weighted.astype(np.float32)
         nothing_found = totals[:, 0] <= 0
         retrieved[nothing_found] = queries[nothing_found]
         return retrieved

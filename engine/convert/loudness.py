@@ -34,4 +34,5 @@ def mix_loudness(
     target = np.interp(times, source_times, source_rms)
     own = np.maximum(np.interp(times, own_times, own_rms), _RMS_FLOOR)
     gain = (target / own) ** (1.0 - rate)
-    return (converted * gain).astype(np.float32)
+    scaled: np.ndarray = converted * gain
+    return scaled.astype(np.float32)

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+from engine.errors import ParrotError
+
 MAX_PITCH_SHIFT = 24
 """Two octaves either way; beyond that every voice turns into a cartoon."""
 
@@ -21,7 +23,7 @@ class PitchMethod(StrEnum):
     """Praat's autocorrelation (parselmouth): no weights, weakest on noisy vocals."""
 
 
-class InvalidConversionParamsError(ValueError):
+class InvalidConversionParamsError(ParrotError, ValueError):
     """A conversion parameter out of range; the message names it and its range."""
 
 

@@ -44,7 +44,10 @@ def _loudness_envelope(samples: np.ndarray) -> np.ndarray:
     half = FRAME_HOP // 2
     padded = np.pad(np.abs(samples.astype(np.float64)), (half, half), mode="reflect")
     running = np.concatenate([[0.0], np.cumsum(padded)])
-    return running[FRAME_HOP : FRAME_HOP + len(samples)] - running[: len(samples)]
+    window_sums: np.ndarray = (
+        running[FRAME_HOP : FRAME_HOP + len(samples)] - running[: len(samples)]
+    )
+    return window_sums
 
 
 def plan_pieces(samples: np.ndarray, chunking: Chunking) -> list[tuple[int, int]]:

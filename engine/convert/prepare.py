@@ -33,5 +33,5 @@ def condition(audio: Audio) -> np.ndarray:
     peak = float(np.max(np.abs(samples)))
     if peak > PEAK_CEILING:
         samples *= PEAK_CEILING / peak
-    filtered = sosfiltfilt(_HIGH_PASS, samples)
+    filtered: np.ndarray = sosfiltfilt(_HIGH_PASS, samples)
     return filtered.astype(np.float32)

@@ -65,14 +65,15 @@ class ConversionModels:
 
     def _load_pitch(self, method: PitchMethod) -> PitchExtractor:
         if method is PitchMethod.RMVPE:
+            # deferred: each extractor imports torch or its own package on first use
             from engine.convert.pitch.rmvpe import RmvpeExtractor
 
             return RmvpeExtractor.load(rmvpe_path(self.config), self.device)
         if method is PitchMethod.FCPE:
-            from engine.convert.pitch.fcpe import FcpeExtractor
+            from engine.convert.pitch.fcpe import FcpeExtractor  # deferred: torchfcpe
 
             return FcpeExtractor.load(self.device)
-        from engine.convert.pitch.praat import PraatExtractor
+        from engine.convert.pitch.praat import PraatExtractor  # deferred: parselmouth
 
         return PraatExtractor.load()
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 
-from engine.convert.checkpoint import RvcModelInfo, read_checkpoint
+from engine.convert.checkpoint import read_checkpoint
+from engine.convert.info import RvcModelInfo
 from engine.convert.synthesizer import RvcVersion, Synthesizer
 
 

@@ -4,16 +4,20 @@ from engine.cover.convert import VocalConverter
 from engine.cover.effects import compress, high_pass, limit, reverb, vocal_chain
 from engine.cover.encode import EncodedFile, OutputTooLargeError, bitrate_for, encode_to_fit
 from engine.cover.mix import loudness_lufs, master, mix, shift_pitch
-from engine.cover.params import DISCORD_UPLOAD_BYTES, CoverParams, InvalidCoverParamsError
+from engine.cover.params import DEFAULT_MAX_BYTES, CoverParams, InvalidCoverParamsError
 from engine.cover.pipeline import CoverPipeline
-from engine.cover.result import STAGES, CoverResult, StageProgress
+from engine.cover.result import CoverResult, StageProgress
+from engine.cover.stage import CoverStage
+from engine.cover.stages import COVER_STAGES, STAGES
 
 __all__ = [
-    "DISCORD_UPLOAD_BYTES",
+    "COVER_STAGES",
+    "DEFAULT_MAX_BYTES",
     "STAGES",
     "CoverParams",
     "CoverPipeline",
     "CoverResult",
+    "CoverStage",
     "EncodedFile",
     "InvalidCoverParamsError",
     "OutputTooLargeError",

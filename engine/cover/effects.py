@@ -19,11 +19,13 @@ def high_pass(samples: np.ndarray, rate: int, cutoff_hz: float, order: int = 4) 
     if cutoff_hz <= 0:
         return samples.copy()
     sos = butter(order, cutoff_hz, btype="highpass", fs=rate, output="sos")
-    return sosfilt(sos, samples, axis=-1).astype(np.float32)
+    filtered: np.ndarray = sosfilt(sos, samples, axis=-1)
+    return filtered.astype(np.float32)
 
 
 def _db(value: np.ndarray) -> np.ndarray:
-    return 20.0 * np.log10(np.maximum(value, _EPSILON))
+    decibels: np.ndarray = 20.0 * np.log10(np.maximum(value, _EPSILON))
+    return decibels
 
 
 def _block_peaks(samples: np.ndarray, hop: int) -> np.ndarray:
@@ -32,7 +34,8 @@ def _block_peaks(samples: np.ndarray, hop: int) -> np.ndarray:
     count = math.ceil(len(mono_peak) / hop)
     padded = np.zeros(count * hop, dtype=np.float32)
     padded[: len(mono_peak)] = mono_peak
-    return padded.reshape(count, hop).max(axis=1)
+    peaks: np.ndarray = padded.reshape(count, hop).max(axis=1)
+    return peaks
 
 
 def _smooth(target_db: np.ndarray, attack: float, release: float) -> np.ndarray:
@@ -87,7 +90,8 @@ def compress(
     positions = (np.arange(len(gain_db)) + 0.5) * hop - shift
     frames = samples.shape[-1]
     gain = 10.0 ** (np.interp(np.arange(frames), positions, gain_db) / 20.0)
-    return (samples * gain).astype(np.float32)
+    compressed: np.ndarray = samples * gain
+    return compressed.astype(np.float32)
 
 
 def limit(samples: np.ndarray, rate: int, ceiling_db: float = -1.0) -> np.ndarray:
@@ -128,7 +132,7 @@ def reverb_impulse(
     shaped *= fade_in
     shaped /= np.sqrt(np.sum(shaped**2, axis=-1, keepdims=True)) + _EPSILON
     delay = np.zeros((2, round(pre_delay_ms / 1000.0 * rate)))
-    impulse = np.concatenate([delay, shaped], axis=-1).astype(np.float32)
+    impulse: np.ndarray = np.concatenate([delay, shaped], axis=-1).astype(np.float32)
     impulse.setflags(write=False)
     return impulse
 
@@ -153,7 +157,8 @@ def reverb(
     dry = np.zeros_like(wet_signal)
     dry[:, : len(mono)] = mono
     angle = min(max(wet, 0.0), 1.0) * math.pi / 2.0  # equal-power wet/dry balance
-    return (math.cos(angle) * dry + math.sin(angle) * wet_signal).astype(np.float32)
+    mixed: np.ndarray = math.cos(angle) * dry + math.sin(angle) * wet_signal
+    return mixed.astype(np.float32)
 
 
 def _rms(samples: np.ndarray) -> float:

@@ -1,4 +1,4 @@
-"""Encoding the finished cover so that it fits an upload limit (Discord: 10 MiB by default).
+"""Encoding the finished cover so that it fits a byte budget (an upload limit).
 
 The bitrate is chosen from the duration and the byte budget; if the file still comes
 out too big, the next lower bitrate is tried, then the other format. When even the
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.audio import AudioFormat
 from engine.audio.encode import ffmpeg_encode_pcm
+from engine.errors import ParrotError, as_sentence
 from engine.files import atomic_copy
 from engine.separate.stems import Track
 
@@ -26,8 +27,11 @@ CONTAINER_MARGIN = 0.96
 ENCODE_TIMEOUT_S = 600.0
 
 
-class OutputTooLargeError(ValueError):
+class OutputTooLargeError(ParrotError, ValueError):
     """Even the lowest bitrate would not fit the byte limit; the message says what would."""
+
+    def for_member(self) -> str:
+        return as_sentence(f"The cover would not fit: {self}")
 
 
 @dataclass(frozen=True, slots=True)

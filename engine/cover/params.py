@@ -6,11 +6,13 @@ import math
 from dataclasses import dataclass
 
 from engine.audio import AudioFormat
+from engine.errors import ParrotError
 
-DISCORD_UPLOAD_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+"""The byte budget of a cover when the caller names none (callers pass their own limit)."""
 
 
-class InvalidCoverParamsError(ValueError):
+class InvalidCoverParamsError(ParrotError, ValueError):
     """A cover setting out of range; the message names it and its range."""
 
 
@@ -34,7 +36,8 @@ class CoverParams:
     """Wet share of the vocal reverb, 0 (dry) to 1."""
     target_lufs: float = -14.0
     output_format: AudioFormat = AudioFormat.OGG_OPUS
-    max_bytes: int = DISCORD_UPLOAD_BYTES
+    max_bytes: int = DEFAULT_MAX_BYTES
+    """The most the encoded file may weigh; the bitrate is chosen to fit it."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.semitones, int) or not -12 <= self.semitones <= 12:

@@ -9,9 +9,8 @@ from pathlib import Path
 from engine.audio import AudioFormat
 
 StageProgress = Callable[[str, float], None]
-"""``(stage, fraction)``, called on the event loop; stages are listed in :data:`STAGES`."""
-
-STAGES = ("read", "separate", "convert", "shift", "effects", "mix", "encode")
+"""``(stage, fraction)``, called on the event loop; the stages are listed in
+:data:`engine.cover.stages.COVER_STAGES`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +27,7 @@ class CoverResult:
     octaves: int
     """Whole octaves the melody was moved to suit the voice (on top of ``semitones``)."""
     timings: dict[str, float] = field(default_factory=dict)
-    """Wall seconds per stage (see :data:`STAGES`) and ``total``."""
+    """Wall seconds per stage (by stage name) and ``total``."""
     cache_hits: tuple[str, ...] = ()
     """Stages served from the cache; ``("cover",)`` when the whole file was."""
     notes: tuple[str, ...] = ()

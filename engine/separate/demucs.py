@@ -158,11 +158,12 @@ class DemucsSeparator:
                 device=self.device,
                 callback=on_segment,
             )[0]
-        stems = sources.float().cpu().numpy() * plan.std + plan.mean
+        stems: np.ndarray = sources.float().cpu().numpy() * plan.std + plan.mean
         vocals_at = list(model.sources).index(VOCALS)
         vocals = stems[vocals_at]
         rest = np.delete(stems, vocals_at, axis=0).sum(axis=0)
-        return np.stack([vocals, rest]).astype(np.float32)
+        both: np.ndarray = np.stack([vocals, rest])
+        return both.astype(np.float32)
 
     def assemble(self, plan: SeparationPlan, outputs: list[np.ndarray]) -> Stems:
         """Join the pieces' outputs (in order) into the song's stems."""
@@ -184,10 +185,10 @@ class DemucsSeparator:
         plan = self.plan(mix, piece_seconds)
         outputs = []
         count = len(plan.pieces)
+
+        def piece_progress(index: int) -> Progress:
+            return lambda fraction: progress((index + fraction) / count)
+
         for index in range(count):
-            outputs.append(
-                self.separate_piece(
-                    plan, index, token, lambda f, i=index: progress((i + f) / count)
-                )
-            )
+            outputs.append(self.separate_piece(plan, index, token, piece_progress(index)))
         return self.assemble(plan, outputs)

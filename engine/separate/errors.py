@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.errors import ParrotError
 from engine.tts.errors import ModelNotDownloadedError
 
 
@@ -13,5 +14,5 @@ class DemucsCheckpointError(RuntimeError):
     """A local Demucs folder is there but broken; the message names what is wrong."""
 
 
-class SongTooLongError(ValueError):
+class SongTooLongError(ParrotError, ValueError):
     """The song is longer than the configured limit; refused before any separation."""

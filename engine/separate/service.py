@@ -70,7 +70,9 @@ class StemService:
         started = time.perf_counter()
         check_song_length(mix.duration, self.max_song_seconds)
         report = from_worker(progress, asyncio.get_running_loop())
-        source = source_sha256 or await asyncio.to_thread(mix.sha256)
+        source = source_sha256
+        if not source:
+            source = await asyncio.to_thread(mix.sha256)
         key = self.key_for(source)
         await self._writes.settle(key)
         cached = await asyncio.to_thread(self.cache.load, key, TRACKS)

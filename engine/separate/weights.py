@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.files import atomic_copy, atomic_path
 from engine.separate.errors import DemucsCheckpointError, DemucsNotDownloadedError
 
 log = logging.getLogger(__name__)
@@ -204,8 +205,6 @@ def download_demucs(name: str, models_dir: Path) -> Path:
     """
     from demucs.pretrained import REMOTE_ROOT
     from torch.hub import download_url_to_file
-
-    from engine.files import atomic_copy, atomic_path
 
     folder = models_dir / FOLDER_NAME
     folder.mkdir(parents=True, exist_ok=True)

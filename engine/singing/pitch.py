@@ -67,7 +67,8 @@ def analyse_pitch(audio: Audio, *, frame_period_ms: float = FRAME_PERIOD_MS) -> 
 
 def cents_between(intended_hz: np.ndarray, actual_hz: np.ndarray) -> np.ndarray:
     """Absolute pitch difference in cents, frame by frame (both must be > 0)."""
-    return np.abs(1200.0 * np.log2(actual_hz / intended_hz))
+    cents: np.ndarray = np.abs(1200.0 * np.log2(actual_hz / intended_hz))
+    return cents
 
 
 def pitch_accuracy(intended: PitchTrack, output: PitchTrack) -> PitchAccuracy:

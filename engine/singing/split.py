@@ -14,7 +14,8 @@ MIN_LAST_PIECE_S = 1.0
 def _frame_energy(samples: np.ndarray, frame: int) -> np.ndarray:
     count = len(samples) // frame
     frames = samples[: count * frame].astype(np.float64).reshape(count, frame)
-    return np.mean(frames**2, axis=1)
+    energy: np.ndarray = np.mean(frames**2, axis=1)
+    return energy
 
 
 def quiet_cut_points(audio: Audio, max_seconds: float, search_seconds: float) -> list[int]:

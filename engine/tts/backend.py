@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -38,3 +38,14 @@ class TTSBackend(Protocol):
         self, conditionals: Any, text: str, params: SpeechParams, token: CancelToken
     ) -> np.ndarray:
         """One chunk of text to float32 mono audio at ``sample_rate``."""
+
+
+@runtime_checkable
+class VoiceConversionBackend(Protocol):
+    """A backend that also converts one voice into another (zero-shot singing uses it).
+
+    Registered models declare it with ``Capability.VOICE_CONVERSION``.
+    """
+
+    def voice_converter(self) -> Any:
+        """The loaded conversion module (S3Gen for Chatterbox); worker thread only."""

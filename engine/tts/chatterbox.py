@@ -18,7 +18,7 @@ import numpy as np
 from engine.config import EngineConfig, TTSModel
 from engine.executor import CancelToken
 from engine.files import atomic_path
-from engine.models import TTS_MODELS, find_weights
+from engine.models import ModelSpec, find_weights
 from engine.tts.errors import ModelNotDownloadedError
 from engine.tts.params import SpeechParams, token_budget
 
@@ -26,6 +26,61 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000  # S3GEN_SR
 _SPEECH_TOKEN_LIMIT = 6561  # tokens at or above this are special, not speech
+
+
+WEIGHTS: dict[TTSModel, ModelSpec] = {
+    TTSModel.ORIGINAL: ModelSpec(
+        key="chatterbox",
+        repo_id="ResembleAI/chatterbox",
+        required_files=(
+            "ve.safetensors",
+            "t3_cfg.safetensors",
+            "s3gen.safetensors",
+            "tokenizer.json",
+        ),
+        download_patterns=(
+            "ve.safetensors",
+            "t3_cfg.safetensors",
+            "s3gen.safetensors",
+            "tokenizer.json",
+            "conds.pt",
+        ),
+        description="Chatterbox TTS (English, 0.5 B)",
+    ),
+    TTSModel.TURBO: ModelSpec(
+        key="chatterbox-turbo",
+        repo_id="ResembleAI/chatterbox-turbo",
+        required_files=("ve.safetensors", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors"),
+        download_patterns=("*.safetensors", "*.json", "*.txt", "*.pt", "*.model"),
+        description="Chatterbox Turbo (English, fast)",
+    ),
+    TTSModel.MULTILINGUAL: ModelSpec(
+        key="chatterbox-multilingual",
+        repo_id="ResembleAI/chatterbox",
+        required_files=(
+            "ve.pt",
+            "t3_mtl23ls_v2.safetensors",
+            "s3gen.pt",
+            "grapheme_mtl_merged_expanded_v1.json",
+        ),
+        download_patterns=(
+            "ve.pt",
+            "t3_mtl23ls_v2.safetensors",
+            "s3gen.pt",
+            "grapheme_mtl_merged_expanded_v1.json",
+            "conds.pt",
+            "Cangjie5_TC.json",
+        ),
+        description="Chatterbox Multilingual (23 languages)",
+    ),
+}
+"""Where each variant's weights live on the hub and which files make them whole."""
+
+MULTILINGUAL_LANGUAGES = (
+    *("ar", "da", "de", "el", "en", "es", "fi", "fr", "he", "hi", "it", "ja"),
+    *("ko", "ms", "nl", "no", "pl", "pt", "ru", "sv", "sw", "tr", "zh"),
+)
+"""The language codes of Chatterbox Multilingual (``chatterbox.mtl_tts.SUPPORTED_LANGUAGES``)."""
 
 
 def _module(variant: TTSModel) -> Any:
@@ -46,7 +101,7 @@ class ChatterboxBackend:
         self.config = config
         self.device = device
         self.variant = variant or config.tts_model
-        self.spec = TTS_MODELS[self.variant]
+        self.spec = WEIGHTS[self.variant]
         self.name = f"chatterbox-{self.variant.value}"
         self._model: Any = None
 
@@ -100,8 +155,7 @@ class ChatterboxBackend:
             self.load()
         return self._model
 
-    @property
-    def s3gen(self) -> Any:
+    def voice_converter(self) -> Any:
         """The loaded S3Gen module: zero-shot singing converts voices with it."""
         return self.model.s3gen
 

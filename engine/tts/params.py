@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from engine.errors import ParrotError
+
 SPEECH_TOKENS_PER_SECOND = 25
 """Chatterbox's S3 speech tokens run at 25 per second of audio."""
 MAX_TOKENS_PER_CHUNK = 1000
 """Chatterbox's own ceiling (40 s of speech); text chunks are far below it."""
 
 
-class InvalidSpeechParamsError(ValueError):
+class InvalidSpeechParamsError(ParrotError, ValueError):
     """A speech parameter out of range; the message names the parameter and its range."""
 
 

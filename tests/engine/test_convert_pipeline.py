@@ -13,21 +13,19 @@ import torch
 from engine.audio import Audio
 from engine.config import EngineConfig
 from engine.convert import (
-    Chunking,
-    ContentFeatures,
     ConversionInputError,
-    ConversionModels,
     ConversionParams,
-    FeatureIndex,
     InvalidConversionParamsError,
     PitchMethod,
     RvcIndexError,
-    convert_voice,
-    load_rvc_model,
 )
-from engine.convert.pieces import plan_pieces
-from engine.convert.pipeline import protect_unvoiced
+from engine.convert.features import ContentFeatures
+from engine.convert.index import FeatureIndex
+from engine.convert.pieces import Chunking, plan_pieces
+from engine.convert.pipeline import convert_voice, protect_unvoiced
 from engine.convert.pitch.fcpe import FcpeExtractor
+from engine.convert.runtime import ConversionModels
+from engine.convert.voice_model import load_rvc_model
 from engine.executor import CancelToken, JobCancelledError
 from tests.checkpoints.rvc import (
     models_dir,

@@ -164,11 +164,15 @@ async def test_progress_goes_through_every_stage_in_order(first_cover: FirstCove
 async def test_every_stage_leaves_a_cache_entry_with_metadata(
     first_cover: FirstCover, pipeline: CoverPipeline
 ) -> None:
-    for cache in (pipeline.stems.cache, pipeline.vocals_cache, pipeline.effects_cache):
+    for cache in (
+        pipeline.stems.cache,
+        pipeline.caches.stage("vocals"),
+        pipeline.caches.stage("effects"),
+    ):
         (entry,) = list(cache.root.iterdir())
         metadata = json.loads((entry / "metadata.json").read_text())
         assert metadata["stage"] == cache.stage and metadata["files"]
-    (cover_entry,) = list(pipeline.covers_cache.root.iterdir())
+    (cover_entry,) = list(pipeline.caches.stage("covers").root.iterdir())
     metadata = json.loads((cover_entry / "metadata.json").read_text())
     assert metadata["method"] == "zero-shot" and metadata["bitrate_kbps"] == 160
     assert (cover_entry / metadata["file"]).read_bytes() == first_cover.result.path.read_bytes()

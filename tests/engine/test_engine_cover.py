@@ -14,7 +14,7 @@ import soundfile
 from engine.config import EngineConfig, SingingMethod
 from engine.convert import RvcCheckpointError, RvcIndexError
 from engine.cover import STAGES, CoverParams
-from engine.covers import NoSingingModelError
+from engine.cover.method import NoSingingModelError
 from engine.engine import Engine, SampleLimits
 from engine.separate import DemucsNotDownloadedError
 from engine.singing import SingingParams

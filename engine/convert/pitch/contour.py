@@ -14,7 +14,8 @@ COARSE_BINS = 255
 
 
 def _mel(f0: np.ndarray | float) -> np.ndarray:
-    return 1127.0 * np.log1p(np.asarray(f0, dtype=np.float64) / 700.0)
+    mel: np.ndarray = 1127.0 * np.log1p(np.asarray(f0, dtype=np.float64) / 700.0)
+    return mel
 
 
 _MEL_MIN = float(_mel(F0_MIN))
@@ -58,4 +59,5 @@ def coarse_pitch(f0: np.ndarray) -> np.ndarray:
     mel = _mel(np.maximum(np.asarray(f0, dtype=np.float64), 0.0))
     scaled = (mel - _MEL_MIN) * (COARSE_BINS - 1) / (_MEL_MAX - _MEL_MIN) + 1.0
     ids = np.where(mel > 0, scaled, 1.0)
-    return np.rint(np.clip(ids, 1.0, float(COARSE_BINS))).astype(np.int64)
+    rounded: np.ndarray = np.rint(np.clip(ids, 1.0, float(COARSE_BINS)))
+    return rounded.astype(np.int64)

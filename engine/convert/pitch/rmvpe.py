@@ -121,7 +121,7 @@ class RmvpeExtractor:
         frames = mel.shape[-1]
         padded = -(-frames // FRAME_MULTIPLE) * FRAME_MULTIPLE
         hidden = self.network(F.pad(mel, (0, padded - frames)))
-        result = hidden[0, :frames].float().cpu().numpy()
+        result: np.ndarray = hidden[0, :frames].float().cpu().numpy()
         assert result.shape[1] == PITCH_BINS
         return result
 

@@ -46,7 +46,8 @@ class ResidualConvBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skip = x if self.shortcut is None else self.shortcut(x)
-        return self.conv(x) + skip
+        out: torch.Tensor = self.conv(x) + skip
+        return out
 
 
 def _blocks(in_channels: int, out_channels: int) -> nn.ModuleList:
@@ -147,7 +148,8 @@ class PitchUNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x, skips = self.encoder(x)
-        return self.decoder(self.intermediate(x), skips)
+        decoded: torch.Tensor = self.decoder(self.intermediate(x), skips)
+        return decoded
 
 
 class BiGru(nn.Module):
@@ -156,7 +158,8 @@ class BiGru(nn.Module):
         self.gru = nn.GRU(in_features, hidden, num_layers=1, batch_first=True, bidirectional=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.gru(x)[0]
+        output: torch.Tensor = self.gru(x)[0]
+        return output
 
 
 class RmvpeNetwork(nn.Module):

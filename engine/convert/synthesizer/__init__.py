@@ -1,11 +1,7 @@
 """RVC's inference network, written for Parrot, loading RVC's own exports."""
 
-from engine.convert.synthesizer.config import (
-    CONFIG_LENGTH,
-    ConfigError,
-    RvcVersion,
-    SynthesizerConfig,
-)
+from engine.convert.info import RvcVersion
+from engine.convert.synthesizer.config import CONFIG_LENGTH, ConfigError, SynthesizerConfig
 from engine.convert.synthesizer.model import Synthesizer
 from engine.convert.synthesizer.weight_norm import (
     fold_weight_norm,

@@ -81,7 +81,8 @@ class RelativeSelfAttention(nn.Module):
         band_weights = torch.gather(weights, -1, keys.expand(band_shape)) * valid
         out = out + band_weights @ self.emb_rel_v[0]
         out = out.transpose(2, 3).reshape(batch, channels, length)
-        return self.conv_o(out)
+        projected: torch.Tensor = self.conv_o(out)
+        return projected
 
 
 class FeedForward(nn.Module):
@@ -95,7 +96,8 @@ class FeedForward(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.relu(self.conv_1(F.pad(x, self.padding)))
-        return self.conv_2(F.pad(x, self.padding))
+        out: torch.Tensor = self.conv_2(F.pad(x, self.padding))
+        return out
 
 
 class TransformerStack(nn.Module):

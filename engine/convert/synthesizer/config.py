@@ -5,20 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-
-class RvcVersion(StrEnum):
-    """v1 models read 256-d content features, v2 models 768-d ones."""
-
-    V1 = "v1"
-    V2 = "v2"
-
-    @property
-    def content_dim(self) -> int:
-        return 256 if self is RvcVersion.V1 else 768
-
+from engine.convert.info import RvcVersion
 
 CONFIG_LENGTH = 18
 """spec_channels, segment_size, inter, hidden, filter, heads, layers, kernel, dropout, resblock,

@@ -64,15 +64,16 @@ class MeanCoupling(nn.Module):
 
     def __init__(self, channels: int, hidden_channels: int, gin_channels: int) -> None:
         super().__init__()
-        self.half = channels // 2
-        self.pre = nn.Conv1d(self.half, hidden_channels, 1)
+        # not ``half``: that would shadow nn.Module.half(); plain int, so no state-dict key
+        self.half_channels = channels // 2
+        self.pre = nn.Conv1d(self.half_channels, hidden_channels, 1)
         self.enc = WaveNetStack(
             hidden_channels, FLOW_KERNEL, FLOW_WAVENET_LAYERS, gin_channels, dilation_rate=1
         )
-        self.post = nn.Conv1d(hidden_channels, self.half, 1)
+        self.post = nn.Conv1d(hidden_channels, self.half_channels, 1)
 
     def reverse(self, x: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
-        first, second = torch.split(x, [self.half, self.half], dim=1)
+        first, second = torch.split(x, [self.half_channels, self.half_channels], dim=1)
         shift = self.post(self.enc(self.pre(first), speaker))
         return torch.cat([first, second - shift], dim=1)
 

@@ -88,7 +88,7 @@ class HifiGanGenerator(nn.Module):
     def _stage(self, stage: int, x: torch.Tensor) -> torch.Tensor:
         start = stage * self.blocks_per_stage
         blocks = self.resblocks[start : start + self.blocks_per_stage]
-        total = blocks[0](x)
+        total: torch.Tensor = blocks[0](x)
         for block in blocks[1:]:
             total = total + block(x)
         return total / self.blocks_per_stage
@@ -138,7 +138,8 @@ class NsfGenerator(HifiGanGenerator):
 
     def _excite(self, stage: int, x: torch.Tensor, excitation: torch.Tensor | None) -> torch.Tensor:
         assert excitation is not None
-        return x + self.noise_convs[stage](excitation)
+        noise: torch.Tensor = self.noise_convs[stage](excitation)
+        return x + noise
 
     def forward(
         self,

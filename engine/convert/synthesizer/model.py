@@ -60,5 +60,7 @@ class Synthesizer(nn.Module):
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         z_prior = mean + torch.exp(log_scale) * noise * PRIOR_NOISE_SCALE
         z = self.flow.reverse(z_prior, speaker)
-        audio = self.dec(z, speaker, pitch_hz if self.config.has_f0 else None, generator)
+        audio: torch.Tensor = self.dec(
+            z, speaker, pitch_hz if self.config.has_f0 else None, generator
+        )
         return audio[0, 0]

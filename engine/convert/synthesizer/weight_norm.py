@@ -41,7 +41,8 @@ def normed_layer_names(module: nn.Module) -> set[str]:
 
 def _norm_except_first(direction: torch.Tensor) -> torch.Tensor:
     dims = tuple(range(1, direction.dim()))
-    return torch.linalg.vector_norm(direction, dim=dims, keepdim=True)
+    norm: torch.Tensor = torch.linalg.vector_norm(direction, dim=dims, keepdim=True)
+    return norm
 
 
 def fold_pair(magnitude: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:

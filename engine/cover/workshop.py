@@ -1,8 +1,9 @@
-"""Covers on the engine: how a voice sings, and the cover pipeline's models on the executor.
+"""Covers on the engine: the cover pipeline's models on the executor, and how a voice sings.
 
-Separation, RVC and S3Gen each live in an executor model slot, so they load on first use,
-unload when idle and share the device queue with speech. Zero-shot singing borrows S3Gen
-from the loaded TTS model instead of loading a second copy.
+Separation and RVC each live in an executor model slot, so they load on first use,
+unload when idle and share the device queue with speech. Zero-shot singing borrows the
+voice converter of the loaded TTS model (a declared capability) instead of loading a
+second copy. Importing this module imports torch (the convert runtime).
 """
 
 from __future__ import annotations
@@ -18,31 +19,13 @@ from engine.convert.runtime import ConversionModels
 from engine.convert.singer import RvcSinger, SingingModel
 from engine.convert.weights import content_encoder_folder, rmvpe_path
 from engine.cover.convert import VocalConverter
+from engine.cover.method import COVER_SEED, NoSingingModelError
 from engine.cover.pipeline import CoverPipeline
 from engine.executor import GpuExecutor
 from engine.separate import DemucsSeparator, check_demucs_available
 from engine.singing import SingingParams, ZeroShotSinger
-from engine.tts.backend import TTSBackend
 from engine.tts.errors import VoiceNotEnrolledError
 from engine.tts.profile import VoiceProfile
-
-COVER_SEED = 0
-"""Covers are cached by their inputs, so their randomness is fixed too."""
-
-
-class NoSingingModelError(ValueError):
-    """RVC was asked for, but the voice has no RVC model attached."""
-
-
-def choose_method(method: SingingMethod, has_singing_model: bool) -> SingingMethod:
-    if method is SingingMethod.AUTO:
-        return SingingMethod.RVC if has_singing_model else SingingMethod.ZERO_SHOT
-    if method is SingingMethod.RVC and not has_singing_model:
-        raise NoSingingModelError(
-            "this voice has no singing model: attach an RVC model to it with "
-            "/voice singing-model, or choose the zero-shot method"
-        )
-    return method
 
 
 class CoverWorkshop:
@@ -53,14 +36,14 @@ class CoverWorkshop:
         config: EngineConfig,
         executor: GpuExecutor,
         device: str,
-        tts: Callable[[], TTSBackend],
+        voice_converter: Callable[[], Any],
         check_tts: Callable[[], None],
     ) -> None:
-        """``tts`` returns the loaded TTS backend (worker thread); ``check_tts`` only asks
-        whether its weights are here."""
+        """``voice_converter`` returns the loaded TTS model's voice converter (worker
+        thread); ``check_tts`` only asks whether the TTS weights are here."""
         self.config = config
         self.device = device
-        self._tts = tts
+        self._voice_converter = voice_converter
         self._check_tts = check_tts
         self.separator = DemucsSeparator(
             config.separation_model,
@@ -77,13 +60,6 @@ class CoverWorkshop:
         )
         conversion = ConversionModels(config, device)
         self._rvc = executor.slot("rvc", lambda: conversion, lambda loaded: loaded.release())
-
-    def _s3gen(self) -> Any:
-        backend = self._tts()
-        s3gen = getattr(backend, "s3gen", None)
-        if s3gen is None:
-            raise RuntimeError(f"the {backend.name} model cannot convert voices")
-        return s3gen
 
     async def converter(
         self,
@@ -107,7 +83,7 @@ class CoverWorkshop:
                 f"this voice has no {profile.backend} conditionals to sing with; enrol it again"
             )
         return ZeroShotSinger(
-            self._s3gen,
+            self._voice_converter,
             profile.conditionals,
             model_label=profile.backend,
             reference=profile.reference,

@@ -1,0 +1,159 @@
+"""Speech on the executor: the TTS model's slot, voices' conditionals, streamed chunks.
+
+:class:`SpeechWorker` is built once the executor has started; its ``*_job`` methods run
+on the worker thread, :meth:`SpeechWorker.speak` on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.executor import CancelToken, GpuExecutor, Priority
+from engine.text import split_for_speech
+from engine.tts.backend import TTSBackend
+from engine.tts.errors import VoiceNotEnrolledError
+from engine.tts.params import SpeechParams
+from engine.tts.postprocess import trim_trailing_noise
+from engine.tts.profile import VoiceProfile
+
+CHUNK_MAX_CHARS = 300
+FIRST_CHUNK_MAX_CHARS = 160
+"""A short first chunk makes the first words come sooner."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechChunk:
+    """One sentence (or clause group) of synthesized speech."""
+
+    index: int
+    text: str
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+def speech_pieces(text: str) -> list[str]:
+    """The chunks ``text`` is spoken in."""
+    return split_for_speech(
+        text, max_chars=CHUNK_MAX_CHARS, first_chunk_max_chars=FIRST_CHUNK_MAX_CHARS
+    )
+
+
+class SpeechWorker:
+    """The TTS backend in its executor slot, with a small cache of loaded conditionals."""
+
+    def __init__(
+        self, executor: GpuExecutor, backend: TTSBackend, *, conditionals_cache_size: int = 16
+    ) -> None:
+        self.executor = executor
+        self.backend = backend
+        self._conditionals: OrderedDict[tuple[str, int], Any] = OrderedDict()
+        self._cache_size = conditionals_cache_size
+
+        def load() -> TTSBackend:
+            backend.load()
+            return backend
+
+        def unload(value: TTSBackend) -> None:
+            self._conditionals.clear()
+            value.unload()
+
+        self._slot = executor.slot(backend.name, load, unload)
+
+    # worker thread -------------------------------------------------------------------------
+    def loaded_backend(self) -> TTSBackend:
+        """The backend with its weights loaded (worker thread)."""
+        loaded: TTSBackend = self._slot.get()
+        return loaded
+
+    def _load_conditionals(self, backend: TTSBackend, path: Path) -> Any:
+        try:
+            stamp = path.stat().st_mtime_ns
+        except FileNotFoundError:
+            raise VoiceNotEnrolledError(
+                f"this voice has no conditionals for {backend.name} yet; enrol it again"
+            ) from None
+        key = (str(path), stamp)
+        if key in self._conditionals:
+            self._conditionals.move_to_end(key)
+            return self._conditionals[key]
+        value = backend.load_conditionals(path)
+        self._conditionals[key] = value
+        while len(self._conditionals) > self._cache_size:
+            self._conditionals.popitem(last=False)
+        return value
+
+    def make_profile_job(
+        self, folder: Path, reference: Path, seconds: float, exaggeration: float, token: CancelToken
+    ) -> VoiceProfile:
+        backend = self.loaded_backend()
+        token.raise_if_cancelled()
+        conditionals = backend.make_conditionals(reference, exaggeration)
+        profile = VoiceProfile.at(folder, backend.name)
+        backend.save_conditionals(conditionals, profile.conditionals)
+        return VoiceProfile(folder, backend.name, profile.conditionals, reference, seconds)
+
+    def generate_job(
+        self, profile: VoiceProfile, text: str, params: SpeechParams, token: CancelToken
+    ) -> np.ndarray:
+        backend = self.loaded_backend()
+        conditionals = self._load_conditionals(backend, profile.conditionals)
+        token.raise_if_cancelled()
+        samples = backend.generate(conditionals, text, params, token)
+        return trim_trailing_noise(samples, backend.sample_rate)
+
+    # event loop ----------------------------------------------------------------------------
+    async def speak(
+        self, profile: VoiceProfile, pieces: list[str], params: SpeechParams
+    ) -> AsyncIterator[SpeechChunk]:
+        """One chunk per piece, generated ahead of the consumer (at most two waiting).
+
+        Each chunk is its own executor job, so other work can run between chunks; with a
+        seed, chunk ``i`` uses ``seed + i`` so the whole text is reproducible.
+        """
+        sample_rate = self.backend.sample_rate
+        ready: asyncio.Queue[SpeechChunk | BaseException | None] = asyncio.Queue(maxsize=2)
+
+        async def produce() -> None:
+            try:
+                for index, piece in enumerate(pieces):
+                    seed = None if params.seed is None else params.seed + index
+                    samples = await self.executor.run(
+                        functools.partial(
+                            self.generate_job, profile, piece, params.with_seed(seed)
+                        ),
+                        priority=Priority.SPEECH,
+                        label=f"speech chunk {index}",
+                    )
+                    await ready.put(SpeechChunk(index, piece, samples, sample_rate))
+                await ready.put(None)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as error:
+                await ready.put(error)
+
+        producer = asyncio.create_task(produce())
+        try:
+            while True:
+                item = await ready.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer
