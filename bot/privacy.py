@@ -1,6 +1,6 @@
 """Members' data rights and retention, without Discord: export, purge, expire old audio.
 
-Deletion follows the rule of :mod:`bot.library`: rows first (one transaction), files
+Deletion follows the rule of :mod:`bot.voices.files`: rows first (one transaction), files
 after. The database is told to zero freed pages and its WAL is checkpointed, so deleted
 rows are not left readable in ``parrot.db`` or ``parrot.db-wal`` either.
 """
@@ -20,12 +20,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.library import VoiceLibrary
 from bot.store import Store
 from bot.store.personal import Removed
 from bot.usage import iso_utc
-from engine.config import COVER_CACHE_FOLDER
-from engine.files import atomic_write_bytes, atomic_writer
+from bot.voices.files import VoiceLibrary
+from engine.api import COVER_CACHE_FOLDER, atomic_write_bytes, atomic_writer
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from engine.api import ParrotError
+
 
 def iso_utc(moment: datetime) -> str:
     """A time in the store's format (``2026-11-01T12:00:00.000Z``), comparable as text."""
@@ -12,7 +14,7 @@ def iso_utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-class SinceError(ValueError):
+class SinceError(ParrotError, ValueError):
     """A ``--since`` value that is not a date."""
 
 

@@ -13,6 +13,8 @@ from bot.store import Store
 from bot.store.models import Visibility, Voice, VoiceStatus
 
 MAX_CHOICES = 25  # Discord's limit for autocomplete
+VOICE_HELP = "A voice: start typing its name"
+"""How a command's ``voice`` parameter describes itself (the autocomplete lists them)."""
 
 
 def actor_of(interaction: discord.Interaction) -> Actor:

@@ -13,18 +13,21 @@ from typing import Any
 
 import pytest
 
-from bot.library import (
+from bot.store import Store
+from bot.store.migrations import MigrationError
+from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
+from bot.store.voices import VoiceNameTakenError, new_id
+from bot.usage import SinceError
+from bot.voices.archive import (
     EXPORT_FORMAT,
     EXPORT_VERSION,
     MANIFEST_NAME,
+    VoiceArchive,
     VoiceArchiveError,
-    VoiceLibrary,
-    VoiceNameError,
-    check_voice_name,
 )
-from bot.store import Store
-from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
-from bot.store.voices import VoiceNameTakenError, new_id
+from bot.voices.files import VoiceLibrary
+from bot.voices.names import VoiceNameError, check_voice_name
+from engine.errors import ParrotError, as_sentence
 from engine.files import TEMP_PREFIX
 
 
@@ -56,6 +59,11 @@ async def store(data_dir: Path) -> AsyncIterator[Store]:
 @pytest.fixture
 def library(store: Store, data_dir: Path) -> VoiceLibrary:
     return VoiceLibrary(store, data_dir)
+
+
+@pytest.fixture
+def archives(store: Store, library: VoiceLibrary) -> VoiceArchive:
+    return VoiceArchive(store, library)
 
 
 async def make_voice(
@@ -209,12 +217,12 @@ def test_paths_stay_inside_the_data_dir(library: VoiceLibrary, data_dir: Path) -
 
 # export / import --------------------------------------------------------------------------
 async def test_export_writes_a_complete_archive(
-    store: Store, library: VoiceLibrary, tmp_path: Path
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, tmp_path: Path
 ) -> None:
     voice = await make_voice(store, library, conditionals=True)
     progress: list[tuple[int, int]] = []
     destination = tmp_path / "out" / "alice.zip"
-    assert await library.export(voice, destination, lambda d, t: progress.append((d, t))) == (
+    assert await archives.export(voice, destination, lambda d, t: progress.append((d, t))) == (
         destination
     )
     assert [p.name for p in destination.parent.iterdir()] == ["alice.zip"]  # no temporaries
@@ -239,24 +247,24 @@ async def test_export_writes_a_complete_archive(
 
 
 async def test_export_with_missing_files_fails_cleanly(
-    store: Store, library: VoiceLibrary, tmp_path: Path
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, tmp_path: Path
 ) -> None:
     voice = await make_voice(store, library)
     next(iter((library.folder(voice.id) / "samples").iterdir())).unlink()
     destination = tmp_path / "out" / "broken.zip"
     with pytest.raises(FileNotFoundError, match="missing"):
-        await library.export(voice, destination)
+        await archives.export(voice, destination)
     assert not destination.exists()
 
 
 async def test_import_creates_a_new_pending_voice(
-    store: Store, library: VoiceLibrary, tmp_path: Path
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, tmp_path: Path
 ) -> None:
     original = await make_voice(store, library)
-    archive = await library.export(original, tmp_path / "alice.zip")
+    archive = await archives.export(original, tmp_path / "alice.zip")
     progress: list[tuple[int, int]] = []
 
-    copy = await library.import_archive(
+    copy = await archives.import_archive(
         archive, name="Copy", progress=lambda d, t: progress.append((d, t))
     )
     assert copy.id != original.id
@@ -285,11 +293,11 @@ async def test_import_creates_a_new_pending_voice(
 
 
 async def test_import_with_conditionals_is_ready(
-    store: Store, library: VoiceLibrary, tmp_path: Path
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, tmp_path: Path
 ) -> None:
     original = await make_voice(store, library, conditionals=True)
-    archive = await library.export(original, tmp_path / "alice.zip")
-    copy = await library.import_archive(archive, name="Ready Copy", owner_id=555)
+    archive = await archives.export(original, tmp_path / "alice.zip")
+    copy = await archives.import_archive(archive, name="Ready Copy", owner_id=555)
     assert copy.status is VoiceStatus.READY
     assert copy.owner_id == 555
     assert copy.tts_model == "original"
@@ -300,38 +308,38 @@ async def test_import_with_conditionals_is_ready(
 
 
 async def test_import_keeps_the_exported_name_when_free(
-    store: Store, library: VoiceLibrary, tmp_path: Path
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, tmp_path: Path
 ) -> None:
     original = await make_voice(store, library)
-    archive = await library.export(original, tmp_path / "alice.zip")
+    archive = await archives.export(original, tmp_path / "alice.zip")
     # Same owner and same name: refused as a name clash, leaving nothing behind.
     folders = voice_folders(library)
     with pytest.raises(VoiceNameTakenError):
-        await library.import_archive(archive)
+        await archives.import_archive(archive)
     assert voice_folders(library) == folders
     assert await store.voices.count() == 1
     # Another owner may hold the same name.
-    copy = await library.import_archive(archive, owner_id=999)
+    copy = await archives.import_archive(archive, owner_id=999)
     assert copy.name == "Alice"
     assert copy.owner_id == 999
 
 
 async def test_import_rejects_a_bad_name(
-    store: Store, library: VoiceLibrary, tmp_path: Path
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, tmp_path: Path
 ) -> None:
     original = await make_voice(store, library)
-    archive = await library.export(original, tmp_path / "alice.zip")
+    archive = await archives.export(original, tmp_path / "alice.zip")
     with pytest.raises(VoiceNameError):
-        await library.import_archive(archive, name="../../escape")
+        await archives.import_archive(archive, name="../../escape")
     assert await store.voices.count() == 1
 
 
 async def test_export_import_round_trip_of_a_voice_without_samples(
-    store: Store, library: VoiceLibrary, tmp_path: Path
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, tmp_path: Path
 ) -> None:
     original = await make_voice(store, library, samples=0)
-    archive = await library.export(original, tmp_path / "empty.zip")
-    copy = await library.import_archive(archive, name="Empty copy")
+    archive = await archives.export(original, tmp_path / "empty.zip")
+    copy = await archives.import_archive(archive, name="Empty copy")
     assert await store.voices.samples(copy.id) == []
 
 
@@ -386,55 +394,58 @@ def _samples_not_a_list(m: dict[str, Any]) -> None:
 async def test_import_rejects_bad_manifests(
     store: Store,
     library: VoiceLibrary,
+    archives: VoiceArchive,
     tmp_path: Path,
     edit: Callable[[dict[str, Any]], None],
     message: str,
 ) -> None:
     archive = crafted_archive(tmp_path / "bad.zip", {"samples/a.wav": SAMPLE}, edit=edit)
     with pytest.raises(VoiceArchiveError, match=message):
-        await library.import_archive(archive, name="Bad")
+        await archives.import_archive(archive, name="Bad")
     assert voice_folders(library) == set()
     assert await store.voices.count() == 0
 
 
-async def test_crafted_archive_imports(store: Store, library: VoiceLibrary, tmp_path: Path) -> None:
+async def test_crafted_archive_imports(
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, tmp_path: Path
+) -> None:
     """The crafting helper itself makes a valid archive (so the rejections above are real)."""
     archive = crafted_archive(tmp_path / "good.zip", {"samples/a.wav": SAMPLE})
-    voice = await library.import_archive(archive)
+    voice = await archives.import_archive(archive)
     assert voice.name == "Crafted"
     assert voice.owner_id == 7
     assert voice.visibility is Visibility.PRIVATE
 
 
 async def test_import_rejects_a_file_that_is_not_a_zip(
-    store: Store, library: VoiceLibrary, tmp_path: Path
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, tmp_path: Path
 ) -> None:
     archive = tmp_path / "voice.zip"
     archive.write_bytes(b"RIFF....WAVEfmt definitely not a zip")
     with pytest.raises(VoiceArchiveError, match="not a zip"):
-        await library.import_archive(archive)
+        await archives.import_archive(archive)
     assert voice_folders(library) == set()
 
 
 async def test_import_rejects_a_zip_without_a_manifest(
-    store: Store, library: VoiceLibrary, tmp_path: Path
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, tmp_path: Path
 ) -> None:
     archive = build_zip(tmp_path / "plain.zip", {"samples/a.wav": SAMPLE})
     with pytest.raises(VoiceArchiveError, match=f"no {MANIFEST_NAME}"):
-        await library.import_archive(archive)
+        await archives.import_archive(archive)
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2, 3]", '"a string"'])
 async def test_import_rejects_a_manifest_that_is_not_an_object(
-    store: Store, library: VoiceLibrary, tmp_path: Path, content: str
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, tmp_path: Path, content: str
 ) -> None:
     archive = build_zip(tmp_path / "bad.zip", {MANIFEST_NAME: content})
     with pytest.raises(VoiceArchiveError):
-        await library.import_archive(archive)
+        await archives.import_archive(archive)
 
 
 async def test_checksum_mismatch_leaves_no_folder_and_no_rows(
-    store: Store, library: VoiceLibrary, tmp_path: Path
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, tmp_path: Path
 ) -> None:
     existing = await make_voice(store, library)
     before_files = all_files(library.voices_dir)
@@ -448,7 +459,7 @@ async def test_checksum_mismatch_leaves_no_folder_and_no_rows(
         edit=corrupt,
     )
     with pytest.raises(VoiceArchiveError, match="checksum"):
-        await library.import_archive(archive, name="Corrupt")
+        await archives.import_archive(archive, name="Corrupt")
     assert voice_folders(library) == {existing.id}
     assert all_files(library.voices_dir) == before_files
     assert await store.voices.count() == 1
@@ -456,7 +467,7 @@ async def test_checksum_mismatch_leaves_no_folder_and_no_rows(
 
 
 async def test_member_names_are_never_used_as_paths(
-    store: Store, library: VoiceLibrary, data_dir: Path, tmp_path: Path
+    store: Store, library: VoiceLibrary, archives: VoiceArchive, data_dir: Path, tmp_path: Path
 ) -> None:
     evil_sample = "../../../escaped-sample.wav"
     evil_conds = "/tmp/../escaped-conds.pt"
@@ -474,7 +485,7 @@ async def test_member_names_are_never_used_as_paths(
     )
     outside_before = all_files(tmp_path) - all_files(data_dir)
 
-    voice = await library.import_archive(archive, name="Evil")
+    voice = await archives.import_archive(archive, name="Evil")
     # Every file the import wrote is inside data/voices/<new id>/.
     outside_after = all_files(tmp_path) - all_files(data_dir)
     assert outside_after == outside_before
@@ -545,3 +556,23 @@ async def test_sweep_of_an_empty_data_dir(library: VoiceLibrary) -> None:
     report = await library.sweep()
     assert report.orphan_folders == []
     assert report.stale_temporaries == []
+
+
+# errors -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("error", "builtin"),
+    [
+        (VoiceNameError("voice names are 1 to 32 characters"), ValueError),
+        (VoiceNameTakenError("a voice named 'Alice' already exists"), ValueError),
+        (VoiceArchiveError("not a zip file: bad magic"), ValueError),
+        (MigrationError("migration 0002_presets failed: boom"), RuntimeError),
+        (SinceError("--since 'x' is not a date"), ValueError),
+    ],
+)
+def test_failures_people_can_act_on_are_parrot_errors(
+    error: ParrotError, builtin: type[Exception]
+) -> None:
+    assert isinstance(error, ParrotError) and isinstance(error, builtin)
+    assert error.for_operator() == str(error)
+    assert error.for_member() == as_sentence(str(error))
+    assert error.exit_code == 1

@@ -77,10 +77,4 @@ def check(ctx: typer.Context) -> None:
 async def _counts(store: Store) -> dict[str, int]:
     tables = ("voices", "voice_samples", "guild_settings", "member_settings", "jobs", "generations")
     # A database behind the code may lack some tables: count only those it has.
-    rows = await store.db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")
-    existing = {row[0] for row in rows}
-    return {
-        table: int(await store.db.fetch_value(f"SELECT COUNT(*) FROM {table}"))
-        for table in tables
-        if table in existing
-    }
+    return await store.db.row_counts(tables)

@@ -8,9 +8,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from bot.cli.common import console, fail, guarded, open_store, run, settings_from
+from bot.cli.common import console, guarded, open_store, run, settings_from
 from bot.store.generations import Usage, UsageLine
-from bot.usage import SinceError, format_duration, parse_since
+from bot.usage import format_duration, parse_since
 
 
 def stats(
@@ -23,13 +23,7 @@ def stats(
 ) -> None:
     """How much Parrot was used: speech and covers, per voice and per member."""
     settings = settings_from(ctx)
-    start = None
-    if since is not None:
-        try:
-            start = parse_since(since)
-        except SinceError as error:
-            message = str(error)
-            guarded(lambda: fail(message))
+    start = None if since is None else guarded(lambda: parse_since(since))
 
     async def body() -> Usage:
         async with open_store(settings) as store:

@@ -11,6 +11,7 @@ from rich.table import Table
 from bot.cli.common import (
     byte_progress,
     console,
+    error_console,
     fail,
     guarded,
     open_store,
@@ -18,10 +19,12 @@ from bot.cli.common import (
     run,
     settings_from,
 )
-from bot.library import VoiceEnroller, VoiceLibrary
 from bot.presets import ImportReport, PresetAction, preset_importer
 from bot.runtime import build_engine, sample_limits
 from bot.store.models import Visibility, VoiceSource
+from bot.voices.archive import VoiceArchive
+from bot.voices.enrolment import VoiceEnroller
+from bot.voices.files import VoiceLibrary
 
 app = typer.Typer(help="Manage enrolled voices.", no_args_is_help=True)
 
@@ -133,7 +136,8 @@ def export(
             found = await resolve_voice(store, voice)
             destination = output or Path(f"parrot-voice-{found.id}.zip")
             with byte_progress(f"Exporting {found.name}") as progress:
-                await VoiceLibrary(store, settings.data_dir).export(found, destination, progress)
+                library = VoiceLibrary(store, settings.data_dir)
+                await VoiceArchive(store, library).export(found, destination, progress)
         console.print(f"Exported {found.name!r} to {destination}.")
 
     run(body)
@@ -154,7 +158,8 @@ def import_voice(
     async def body() -> None:
         async with open_store(settings) as store:
             with byte_progress(f"Importing {archive.name}") as progress:
-                voice = await VoiceLibrary(store, settings.data_dir).import_archive(
+                library = VoiceLibrary(store, settings.data_dir)
+                voice = await VoiceArchive(store, library).import_archive(
                     archive, name=name, owner_id=owner, progress=progress
                 )
         console.print(f"Imported {voice.name!r} as {voice.id} ({voice.status}).")
@@ -163,8 +168,6 @@ def import_voice(
 
 
 def raise_missing(path: Path) -> None:
-    from bot.cli.common import error_console
-
     error_console.print(f"parrot: {path} does not exist or is not a file", markup=False)
     raise typer.Exit(1)
 

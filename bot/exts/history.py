@@ -167,5 +167,5 @@ class HistoryCog(commands.Cog):
         await interaction.response.send_message(embed=usage_embed(usage, days), ephemeral=True)
 
 
-async def setup(parrot_bot: commands.Bot) -> None:
-    await parrot_bot.add_cog(HistoryCog(parrot_bot))  # type: ignore[arg-type]
+async def setup(parrot_bot: ParrotBot) -> None:
+    await parrot_bot.add_cog(HistoryCog(parrot_bot))

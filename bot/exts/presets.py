@@ -47,5 +47,5 @@ class PresetsCog(commands.Cog):
         return report
 
 
-async def setup(parrot_bot: commands.Bot) -> None:
-    await parrot_bot.add_cog(PresetsCog(parrot_bot))  # type: ignore[arg-type]
+async def setup(parrot_bot: ParrotBot) -> None:
+    await parrot_bot.add_cog(PresetsCog(parrot_bot))

@@ -36,5 +36,5 @@ class RetentionCog(commands.Cog):
             log.exception("deleting expired audio failed")
 
 
-async def setup(parrot_bot: commands.Bot) -> None:
-    await parrot_bot.add_cog(RetentionCog(parrot_bot))  # type: ignore[arg-type]
+async def setup(parrot_bot: ParrotBot) -> None:
+    await parrot_bot.add_cog(RetentionCog(parrot_bot))

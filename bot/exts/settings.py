@@ -94,5 +94,5 @@ class SettingsCog(commands.Cog):
         return embed
 
 
-async def setup(parrot_bot: commands.Bot) -> None:
-    await parrot_bot.add_cog(SettingsCog(parrot_bot))  # type: ignore[arg-type]
+async def setup(parrot_bot: ParrotBot) -> None:
+    await parrot_bot.add_cog(SettingsCog(parrot_bot))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.library import VoiceLibrary
 from bot.presets.importer import (
     ImportReport,
     PresetAction,
@@ -12,7 +11,8 @@ from bot.presets.importer import (
 from bot.runtime import sample_limits
 from bot.settings import Settings
 from bot.store import Store
-from engine.engine import Engine
+from bot.voices.files import VoiceLibrary
+from engine.api import Engine
 
 
 def preset_importer(store: Store, engine: Engine, settings: Settings) -> PresetImporter:

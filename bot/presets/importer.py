@@ -1,6 +1,7 @@
 """Turning the ``references/`` folder into preset voices, once per version of each file.
 
-Every reference goes through :class:`~bot.library.VoiceEnroller`, the path uploads take.
+Every reference goes through :class:`~bot.voices.enrolment.VoiceEnroller`, the path
+uploads take.
 A changed reference is enrolled as a new, hidden voice first; only when that succeeded does
 it take the preset's place (defaults and history follow it), so a broken replacement file
 never silences a preset that worked. A removed reference retires its voice.
@@ -11,20 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from bot.library import VoiceEnroller, VoiceLibrary, VoiceNameError
 from bot.presets.sources import ReferenceScan, ReferenceSource, scan_references
 from bot.store import Store
 from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
 from bot.store.presets import Preset, PresetStatus
 from bot.store.voices import VoiceNameTakenError
-from engine.audio import AudioRejectedError
-from engine.engine import Engine, SampleLimits
+from bot.voices.enrolment import VoiceEnroller
+from bot.voices.files import VoiceLibrary
+from bot.voices.names import VoiceNameError
+from engine.api import AudioRejectedError, Engine, SampleLimits
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +118,9 @@ class PresetImporter:
             seen |= {p.name.lower() for p in scan.problems if p.name}
             for key, preset in known.items():
                 if key not in seen:
-                    outcome = await self._retire(preset)
-                    if outcome is not None:
-                        report.outcomes.append(outcome)
+                    retired = await self._retire(preset)
+                    if retired is not None:
+                        report.outcomes.append(retired)
         else:
             log.warning(
                 "the references folder %s does not exist; presets left as they are", self._folder
@@ -200,17 +201,25 @@ class PresetImporter:
         hidden_name = f"preset-update-{secrets.token_hex(4)}"
         new = await self._enroll(source, hidden_name, Visibility.PRIVATE, on_stage)
         try:
-            await self._store.presets.replace_voice(
-                name=source.name,
-                source=source.source,
-                sha256=source.sha256,
-                old_voice_id=old.id,
-                new_voice_id=new.id,
-            )
+            # One transaction: defaults and history that pointed at the old voice move to
+            # the new one (so nobody's choice is lost), the old voice's rows go, and the new
+            # voice takes the preset's name and becomes global.
+            async with self._store.unit_of_work() as work:
+                await work.settings.move_defaults(old.id, new.id)
+                await work.generations.move_to_voice(old.id, new.id)
+                await work.voices.delete(old.id)
+                await work.voices.make_global(new.id, source.name)
+                await work.presets.save(
+                    name=source.name,
+                    source=source.source,
+                    voice_id=new.id,
+                    sha256=source.sha256,
+                    status=PresetStatus.READY,
+                )
         except BaseException:
             await self._library.delete(new)
             raise
-        await asyncio.to_thread(shutil.rmtree, self._library.folder(old.id), True)
+        await self._library.remove_folder(old.id)
 
     async def _save(self, source: ReferenceSource, voice_id: str) -> None:
         await self._store.presets.save(

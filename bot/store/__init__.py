@@ -1,29 +1,21 @@
-"""Parrot's SQLite store: one connection, typed repositories on top."""
+"""Parrot's SQLite store: one connection, typed repositories on top. All SQL lives here."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bot.store.database import Database
-from bot.store.generations import GenerationRepository
-from bot.store.jobs import JobRepository
-from bot.store.personal import PersonalDataRepository
-from bot.store.presets import PresetRepository
-from bot.store.settings import SettingsRepository
-from bot.store.voices import VoiceRepository
+from bot.store.unit_of_work import Repositories, UnitOfWork
 
 
-class Store:
+class Store(Repositories):
     """The database and its repositories. Open with :meth:`open`; always close."""
 
     def __init__(self, database: Database) -> None:
+        super().__init__(database)
         self.db = database
-        self.voices = VoiceRepository(database)
-        self.jobs = JobRepository(database)
-        self.generations = GenerationRepository(database)
-        self.settings = SettingsRepository(database)
-        self.presets = PresetRepository(database)
-        self.personal = PersonalDataRepository(database)
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Store:
@@ -38,5 +30,16 @@ class Store:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    @contextlib.asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        """Several repositories' writes in one transaction: all of them, or none::
 
-__all__ = ["Database", "Store"]
+        async with store.unit_of_work() as work:
+            await work.voices.create(...)
+            await work.voices.add_sample(...)
+        """
+        async with self.db.atomic() as transaction:
+            yield UnitOfWork(transaction)
+
+
+__all__ = ["Database", "Store", "UnitOfWork"]

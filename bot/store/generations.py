@@ -6,12 +6,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.database import Database
+from bot.store.database import Statements
 
 
 class GenerationRepository:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+    def __init__(self, statements: Statements) -> None:
+        self._sql = statements
 
     async def record(
         self,
@@ -27,28 +27,33 @@ class GenerationRepository:
         method: str | None = None,
         output_path: str | None = None,
     ) -> int:
-        async with self._db.transaction() as connection:
-            cursor = await connection.execute(
-                "INSERT INTO generations (kind, user_id, guild_id, voice_id, characters,"
-                " input_seconds, audio_seconds, elapsed_seconds, method, output_path)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    kind,
-                    user_id,
-                    guild_id,
-                    voice_id,
-                    characters,
-                    input_seconds,
-                    audio_seconds,
-                    elapsed_seconds,
-                    method,
-                    output_path,
-                ),
-            )
-            return int(cursor.lastrowid or 0)
+        return await self._sql.insert(
+            "INSERT INTO generations (kind, user_id, guild_id, voice_id, characters,"
+            " input_seconds, audio_seconds, elapsed_seconds, method, output_path)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                kind,
+                user_id,
+                guild_id,
+                voice_id,
+                characters,
+                input_seconds,
+                audio_seconds,
+                elapsed_seconds,
+                method,
+                output_path,
+            ),
+        )
 
     async def count(self) -> int:
-        return int(await self._db.fetch_value("SELECT COUNT(*) FROM generations"))
+        return int(await self._sql.fetch_value("SELECT COUNT(*) FROM generations"))
+
+    async def move_to_voice(self, old_voice_id: str, new_voice_id: str) -> None:
+        """History made with one voice now points at another (its replacement)."""
+        await self._sql.execute(
+            "UPDATE generations SET voice_id = ? WHERE voice_id = ?",
+            (new_voice_id, old_voice_id),
+        )
 
     # history -----------------------------------------------------------------------------
     async def for_user(
@@ -60,7 +65,7 @@ class GenerationRepository:
         offset: int = 0,
     ) -> list[Generation]:
         """A member's generations, newest first (in one server, or everywhere)."""
-        rows = await self._db.fetch_all(
+        rows = await self._sql.fetch_all(
             f"{_SELECT} WHERE g.user_id = ? AND (? IS NULL OR g.guild_id = ?)"
             " ORDER BY g.created_at DESC, g.id DESC LIMIT ? OFFSET ?",
             (user_id, guild_id, guild_id, limit, offset),
@@ -69,7 +74,7 @@ class GenerationRepository:
 
     async def count_for_user(self, user_id: int, *, guild_id: int | None = None) -> int:
         return int(
-            await self._db.fetch_value(
+            await self._sql.fetch_value(
                 "SELECT COUNT(*) FROM generations WHERE user_id = ?"
                 " AND (? IS NULL OR guild_id = ?)",
                 (user_id, guild_id, guild_id),
@@ -85,14 +90,14 @@ class GenerationRepository:
         where = "WHERE (:guild IS NULL OR g.guild_id = :guild)"
         where += " AND (:since IS NULL OR g.created_at >= :since)"
         parameters = {"guild": guild_id, "since": since}
-        totals = await self._db.fetch_one(f"SELECT {_SUMS} FROM generations g {where}", parameters)
-        by_voice = await self._db.fetch_all(
+        totals = await self._sql.fetch_one(f"SELECT {_SUMS} FROM generations g {where}", parameters)
+        by_voice = await self._sql.fetch_all(
             f"SELECT g.voice_id AS key, v.name AS label, {_SUMS} FROM generations g"
             f" LEFT JOIN voices v ON v.id = g.voice_id {where}"
             " GROUP BY g.voice_id ORDER BY uses DESC, label COLLATE NOCASE",
             parameters,
         )
-        by_member = await self._db.fetch_all(
+        by_member = await self._sql.fetch_all(
             f"SELECT g.user_id AS key, NULL AS label, {_SUMS} FROM generations g {where}"
             " GROUP BY g.user_id ORDER BY uses DESC, key",
             parameters,

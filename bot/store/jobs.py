@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.database import Database
+from bot.store.database import Statements
 from bot.store.models import JobState
 from bot.store.voices import new_id
 
@@ -57,8 +57,8 @@ class Job:
 
 
 class JobRepository:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+    def __init__(self, statements: Statements) -> None:
+        self._sql = statements
 
     async def create(
         self,
@@ -72,7 +72,7 @@ class JobRepository:
         input_path: str | None,
     ) -> Job:
         job_id = new_id()
-        await self._db.execute(
+        await self._sql.execute(
             "INSERT INTO jobs (id, kind, user_id, guild_id, channel_id, voice_id, params,"
             " input_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (job_id, kind, user_id, guild_id, channel_id, voice_id, json.dumps(params), input_path),
@@ -82,18 +82,18 @@ class JobRepository:
         return job
 
     async def get(self, job_id: str) -> Job | None:
-        row = await self._db.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        row = await self._sql.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return None if row is None else Job.from_row(row)
 
     async def set_message(self, job_id: str, message_id: int) -> None:
-        await self._db.execute(
+        await self._sql.execute(
             f"UPDATE jobs SET message_id = ?, updated_at = {_NOW} WHERE id = ?",
             (message_id, job_id),
         )
 
     async def advance(self, job_id: str, stage: str, progress: float) -> None:
         """Record progress of a running job (progress is clamped into 0..1)."""
-        await self._db.execute(
+        await self._sql.execute(
             f"UPDATE jobs SET state = ?, stage = ?, progress = ?, updated_at = {_NOW}"
             " WHERE id = ? AND state IN (?, ?)",
             (JobState.RUNNING, stage, min(1.0, max(0.0, progress)), job_id, *UNFINISHED),
@@ -110,14 +110,14 @@ class JobRepository:
         if state in UNFINISHED:
             raise ValueError(f"{state} is not a final state")
         progress = 1.0 if state is JobState.DONE else None
-        await self._db.execute(
+        await self._sql.execute(
             f"UPDATE jobs SET state = ?, output_path = COALESCE(?, output_path), error = ?,"
             f" progress = COALESCE(?, progress), updated_at = {_NOW} WHERE id = ?",
             (state, output_path, error, progress, job_id),
         )
 
     async def unfinished(self, kind: str | None = None) -> list[Job]:
-        rows = await self._db.fetch_all(
+        rows = await self._sql.fetch_all(
             "SELECT * FROM jobs WHERE state IN (?, ?) AND (? IS NULL OR kind = ?)"
             " ORDER BY created_at",
             (*UNFINISHED, kind, kind),
@@ -126,7 +126,7 @@ class JobRepository:
 
     async def active_for_user(self, user_id: int, kind: str) -> int:
         return int(
-            await self._db.fetch_value(
+            await self._sql.fetch_value(
                 "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND kind = ? AND state IN (?, ?)",
                 (user_id, kind, *UNFINISHED),
             )
@@ -134,5 +134,5 @@ class JobRepository:
 
     async def count(self, state: JobState) -> int:
         return int(
-            await self._db.fetch_value("SELECT COUNT(*) FROM jobs WHERE state = ?", (state,))
+            await self._sql.fetch_value("SELECT COUNT(*) FROM jobs WHERE state = ?", (state,))
         )

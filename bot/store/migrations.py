@@ -8,11 +8,13 @@ from pathlib import Path
 
 import aiosqlite
 
+from engine.api import ParrotError
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-class MigrationError(RuntimeError):
+class MigrationError(ParrotError, RuntimeError):
     """The database cannot be brought to the code's schema."""
 
 

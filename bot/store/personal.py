@@ -13,9 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
-from bot.store.database import Database
+from bot.store.database import Statements, Transaction
 from bot.store.models import JobState
 
 _FINAL_STATES = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
@@ -42,8 +40,8 @@ def _row_dict(row: sqlite3.Row) -> dict[str, Any]:
 
 
 class PersonalDataRepository:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+    def __init__(self, statements: Statements) -> None:
+        self._sql = statements
 
     # gathering ---------------------------------------------------------------------------
     async def member_records(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
@@ -68,15 +66,15 @@ class PersonalDataRepository:
         }
         records = {}
         for name, (sql, parameters) in queries.items():
-            records[name] = [_row_dict(row) for row in await self._db.fetch_all(sql, parameters)]
+            records[name] = [_row_dict(row) for row in await self._sql.fetch_all(sql, parameters)]
         return records
 
     # deleting ----------------------------------------------------------------------------
     async def delete_member(self, user_id: int, on_selected: OnSelected | None = None) -> Removed:
         """Remove the member's voices (with samples), history, settings and jobs."""
-        async with self._db.transaction() as connection:
+        async with self._sql.atomic() as transaction:
             return await _delete(
-                connection,
+                transaction,
                 voices="owner_id = :id",
                 history="user_id = :id",
                 settings=[("member_settings", "user_id = :id")],
@@ -87,9 +85,9 @@ class PersonalDataRepository:
     async def delete_guild(self, guild_id: int, on_selected: OnSelected | None = None) -> Removed:
         """Remove a server's settings, its members' settings there, the voices enrolled
         there, and its history and jobs."""
-        async with self._db.transaction() as connection:
+        async with self._sql.atomic() as transaction:
             return await _delete(
-                connection,
+                transaction,
                 voices="guild_id = :id",
                 history="guild_id = :id",
                 settings=[
@@ -105,25 +103,25 @@ class PersonalDataRepository:
 
         The history rows stay (without a file); finished jobs lose their output path.
         """
-        async with self._db.transaction() as connection:
+        async with self._sql.atomic() as transaction:
             files = await _values(
-                connection,
+                transaction,
                 "SELECT output_path FROM generations"
                 " WHERE output_path IS NOT NULL AND created_at < ?",
                 (before,),
             )
             files += await _values(
-                connection,
+                transaction,
                 "SELECT output_path FROM jobs WHERE output_path IS NOT NULL"
                 " AND updated_at < ? AND state IN (?, ?, ?)",
                 (before, *_FINAL_STATES),
             )
-            await connection.execute(
+            await transaction.execute(
                 "UPDATE generations SET output_path = NULL"
                 " WHERE output_path IS NOT NULL AND created_at < ?",
                 (before,),
             )
-            await connection.execute(
+            await transaction.execute(
                 "UPDATE jobs SET output_path = NULL WHERE output_path IS NOT NULL"
                 " AND updated_at < ? AND state IN (?, ?, ?)",
                 (before, *_FINAL_STATES),
@@ -132,7 +130,7 @@ class PersonalDataRepository:
 
     async def referenced_files(self) -> set[str]:
         """Every file path a generation or job row points at."""
-        rows = await self._db.fetch_all(
+        rows = await self._sql.fetch_all(
             "SELECT output_path FROM generations WHERE output_path IS NOT NULL"
             " UNION SELECT output_path FROM jobs WHERE output_path IS NOT NULL"
             " UNION SELECT input_path FROM jobs WHERE input_path IS NOT NULL"
@@ -144,23 +142,23 @@ class PersonalDataRepository:
 
         Without it SQLite leaves deleted rows readable in free pages of the file.
         """
-        await self._db.fetch_all("PRAGMA secure_delete = ON")
+        await self._sql.fetch_all("PRAGMA secure_delete = ON")
 
     async def checkpoint(self) -> None:
         """Move the WAL into the database and truncate it, so that old page images of
         deleted rows do not linger in ``parrot.db-wal``."""
-        await self._db.fetch_all("PRAGMA wal_checkpoint(TRUNCATE)")
+        await self._sql.fetch_all("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 async def _values(
-    connection: aiosqlite.Connection, sql: str, parameters: tuple[Any, ...] | dict[str, Any]
+    transaction: Transaction, sql: str, parameters: tuple[Any, ...] | dict[str, Any]
 ) -> list[str]:
-    async with connection.execute(sql, parameters) as cursor:
-        return [str(row[0]) for row in await cursor.fetchall() if row[0] is not None]
+    rows = await transaction.fetch_all(sql, parameters)
+    return [str(row[0]) for row in rows if row[0] is not None]
 
 
 async def _delete(
-    connection: aiosqlite.Connection,
+    transaction: Transaction,
     *,
     voices: str,
     history: str,
@@ -173,16 +171,16 @@ async def _delete(
     ``on_selected`` hears what will go before anything is deleted (to journal the files)."""
     removed = Removed()
     doomed_voices = f"SELECT id FROM voices WHERE {voices}"
-    removed.voice_ids = await _values(connection, doomed_voices, parameters)
+    removed.voice_ids = await _values(transaction, doomed_voices, parameters)
     # Audio made with these voices goes too, whoever asked for it: it is the member's voice.
     removed.files = await _values(
-        connection,
+        transaction,
         f"SELECT output_path FROM generations WHERE {history} OR voice_id IN ({doomed_voices})",
         parameters,
     )
     for column in ("output_path", "input_path"):
         removed.files += await _values(
-            connection,
+            transaction,
             f"SELECT {column} FROM jobs WHERE {history}"
             + (f" OR voice_id IN ({doomed_voices})" if column == "output_path" else ""),
             parameters,
@@ -207,7 +205,5 @@ async def _delete(
         ("voices", f"DELETE FROM voices WHERE {voices}"),
     ]
     for name, sql in statements:
-        cursor = await connection.execute(sql, parameters)
-        removed.rows[name] = cursor.rowcount
-        await cursor.close()
+        removed.rows[name] = await transaction.execute(sql, parameters)
     return removed

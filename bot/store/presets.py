@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.store.database import Database
+from bot.store.database import Statements
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -43,19 +43,19 @@ class Preset:
 
 
 class PresetRepository:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+    def __init__(self, statements: Statements) -> None:
+        self._sql = statements
 
     async def all(self) -> list[Preset]:
-        rows = await self._db.fetch_all("SELECT * FROM presets ORDER BY name COLLATE NOCASE")
+        rows = await self._sql.fetch_all("SELECT * FROM presets ORDER BY name COLLATE NOCASE")
         return [Preset.from_row(row) for row in rows]
 
     async def get(self, name: str) -> Preset | None:
-        row = await self._db.fetch_one("SELECT * FROM presets WHERE name = ?", (name,))
+        row = await self._sql.fetch_one("SELECT * FROM presets WHERE name = ?", (name,))
         return None if row is None else Preset.from_row(row)
 
     async def failed(self) -> list[Preset]:
-        rows = await self._db.fetch_all(
+        rows = await self._sql.fetch_all(
             "SELECT * FROM presets WHERE status = ? ORDER BY name COLLATE NOCASE",
             (PresetStatus.FAILED,),
         )
@@ -72,7 +72,7 @@ class PresetRepository:
         error: str | None = None,
     ) -> None:
         """Insert or replace the record of one reference."""
-        await self._db.execute(
+        await self._sql.execute(
             "INSERT INTO presets (name, source, voice_id, sha256, status, error)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
             " source = excluded.source, voice_id = excluded.voice_id,"
@@ -83,7 +83,7 @@ class PresetRepository:
 
     async def mark_failed(self, name: str, source: str, sha256: str, error: str) -> None:
         """Record a failure, keeping the voice (if any) that the previous import made."""
-        await self._db.execute(
+        await self._sql.execute(
             "INSERT INTO presets (name, source, sha256, status, error) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET source = excluded.source,"
             " sha256 = excluded.sha256, status = excluded.status, error = excluded.error,"
@@ -92,37 +92,4 @@ class PresetRepository:
         )
 
     async def delete(self, name: str) -> None:
-        await self._db.execute("DELETE FROM presets WHERE name = ?", (name,))
-
-    async def replace_voice(
-        self, *, name: str, source: str, sha256: str, old_voice_id: str, new_voice_id: str
-    ) -> None:
-        """Make a freshly enrolled voice the preset in place of its previous version.
-
-        In one transaction: defaults and history that pointed at the old voice move to the
-        new one (so nobody's choice is lost), the old voice's rows go, and the new voice
-        takes the preset's name and becomes global. The caller removes the old files after.
-        """
-        async with self._db.transaction() as connection:
-            for table in ("member_settings", "guild_settings"):
-                await connection.execute(
-                    f"UPDATE {table} SET default_voice_id = ? WHERE default_voice_id = ?",
-                    (new_voice_id, old_voice_id),
-                )
-            await connection.execute(
-                "UPDATE generations SET voice_id = ? WHERE voice_id = ?",
-                (new_voice_id, old_voice_id),
-            )
-            await connection.execute("DELETE FROM voices WHERE id = ?", (old_voice_id,))
-            await connection.execute(
-                f"UPDATE voices SET name = ?, visibility = 'global', updated_at = {_NOW}"
-                " WHERE id = ?",
-                (name, new_voice_id),
-            )
-            await connection.execute(
-                "INSERT INTO presets (name, source, voice_id, sha256, status) VALUES"
-                " (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET source = excluded.source,"
-                " voice_id = excluded.voice_id, sha256 = excluded.sha256,"
-                f" status = excluded.status, error = NULL, updated_at = {_NOW}",
-                (name, source, new_voice_id, sha256, PresetStatus.READY),
-            )
+        await self._sql.execute("DELETE FROM presets WHERE name = ?", (name,))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, fields
 
-from bot.store.database import Database
+from bot.store.database import Statements
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -39,11 +39,11 @@ GUILD_OPTIONS = frozenset(f.name for f in fields(GuildSettings)) - {"guild_id"}
 
 
 class SettingsRepository:
-    def __init__(self, database: Database) -> None:
-        self._db = database
+    def __init__(self, statements: Statements) -> None:
+        self._sql = statements
 
     async def guild(self, guild_id: int) -> GuildSettings:
-        row = await self._db.fetch_one(
+        row = await self._sql.fetch_one(
             "SELECT * FROM guild_settings WHERE guild_id = ?", (guild_id,)
         )
         return GuildSettings(guild_id) if row is None else GuildSettings.from_row(row)
@@ -57,7 +57,7 @@ class SettingsRepository:
             columns = ", ".join(changes)
             placeholders = ", ".join("?" for _ in changes)
             updates = ", ".join(f"{name} = excluded.{name}" for name in changes)
-            await self._db.execute(
+            await self._sql.execute(
                 f"INSERT INTO guild_settings (guild_id, {columns}) VALUES (?, {placeholders})"
                 f" ON CONFLICT (guild_id) DO UPDATE SET {updates}, updated_at = {_NOW}",
                 (guild_id, *changes.values()),
@@ -66,23 +66,31 @@ class SettingsRepository:
 
     async def autoread_guilds(self) -> dict[int, int]:
         """Servers that read a text channel aloud: guild id → channel id."""
-        rows = await self._db.fetch_all(
+        rows = await self._sql.fetch_all(
             "SELECT guild_id, autoread_channel_id FROM guild_settings"
             " WHERE autoread_channel_id IS NOT NULL"
         )
         return {int(row[0]): int(row[1]) for row in rows}
 
     async def member_voice(self, guild_id: int, user_id: int) -> str | None:
-        value = await self._db.fetch_value(
+        value = await self._sql.fetch_value(
             "SELECT default_voice_id FROM member_settings WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id),
         )
         return None if value is None else str(value)
 
     async def set_member_voice(self, guild_id: int, user_id: int, voice_id: str | None) -> None:
-        await self._db.execute(
+        await self._sql.execute(
             "INSERT INTO member_settings (guild_id, user_id, default_voice_id) VALUES (?, ?, ?)"
             " ON CONFLICT (guild_id, user_id) DO UPDATE SET"
             f" default_voice_id = excluded.default_voice_id, updated_at = {_NOW}",
             (guild_id, user_id, voice_id),
         )
+
+    async def move_defaults(self, old_voice_id: str, new_voice_id: str) -> None:
+        """Servers and members whose default was one voice now default to another."""
+        for table in ("member_settings", "guild_settings"):
+            await self._sql.execute(
+                f"UPDATE {table} SET default_voice_id = ? WHERE default_voice_id = ?",
+                (new_voice_id, old_voice_id),
+            )

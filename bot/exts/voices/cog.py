@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,24 +16,24 @@ from bot.attachments import check_audio_attachment, check_file_attachment, downl
 from bot.autocomplete import manageable_voices, usable_voices
 from bot.checks import guild_member, require_speaker_role
 from bot.errors import UserFacingError, describe_failure
-from bot.library import VoiceEnroller, check_voice_name
+from bot.exts.covers.singing_models import attach_singing_model, detach_singing_model
 from bot.runtime import sample_limits
-from bot.singing_models import attach_singing_model, detach_singing_model
 from bot.store.models import Visibility, Voice, VoiceSource
 from bot.views import ConfirmView
 from bot.voice_lookup import (
+    VOICE_HELP,
     actor_of,
     label,
     manageable_voice,
     usable_voice,
     visible_voices,
 )
-from engine.tts.profile import PreparedSample
+from bot.voices.enrolment import VoiceEnroller
+from bot.voices.names import check_voice_name
+from engine.api import PreparedSample
 
 if TYPE_CHECKING:
     from bot.client import ParrotBot
-
-VOICE_HELP = "A voice: start typing its name"
 
 
 def _quality_line(sample: PreparedSample) -> str:
@@ -326,9 +325,3 @@ def _visibility_text(voice: Voice) -> str:
         Visibility.GUILD: "with its server",
         Visibility.GLOBAL: "every server (preset)",
     }[voice.visibility]
-
-
-async def setup(parrot_bot: commands.Bot) -> None:
-    uploads = parrot_bot.settings.data_dir / "tmp" / "uploads"  # type: ignore[attr-defined]
-    await asyncio.to_thread(shutil.rmtree, uploads, True)  # leftovers of a crash
-    await parrot_bot.add_cog(VoicesCog(parrot_bot))  # type: ignore[arg-type]

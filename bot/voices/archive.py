@@ -1,0 +1,260 @@
+"""A voice as a zip: export (metadata, samples, derived files) and import as a new voice."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.store import Store
+from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
+from bot.store.voices import new_id
+from bot.voices.files import VoiceLibrary
+from bot.voices.names import check_voice_name
+from engine.api import ParrotError, atomic_path, atomic_writer
+
+EXPORT_FORMAT = "parrot-voice"
+EXPORT_VERSION = 1
+MANIFEST_NAME = "parrot-voice.json"
+MAX_IMPORT_MEMBER_BYTES = 1024**3
+MAX_IMPORT_TOTAL_BYTES = 2 * 1024**3
+_DERIVED_FILES = ("conditionals", "rvc_model", "rvc_index")
+
+Progress = Callable[[int, int], None]
+"""Called with (done, total) as long work advances."""
+
+
+class VoiceArchiveError(ParrotError, ValueError):
+    """An import archive that is not a Parrot voice export, or is damaged."""
+
+
+class VoiceArchive:
+    """Export voices to zips and import them back, files first and rows once complete."""
+
+    def __init__(self, store: Store, library: VoiceLibrary) -> None:
+        self._store = store
+        self._library = library
+
+    async def export(
+        self, voice: Voice, destination: Path, progress: Progress | None = None
+    ) -> Path:
+        """Write a zip holding the voice's metadata, samples and derived files."""
+        samples = await self._store.voices.samples(voice.id)
+        manifest: dict[str, Any] = {
+            "format": EXPORT_FORMAT,
+            "version": EXPORT_VERSION,
+            "voice": {
+                "name": voice.name,
+                "owner_id": voice.owner_id,
+                "guild_id": voice.guild_id,
+                "visibility": voice.visibility,
+                "source": voice.source,
+                "status": voice.status,
+                "tts_model": voice.tts_model,
+                "consent_at": voice.consent_at,
+                "created_at": voice.created_at,
+            },
+            "samples": [],
+            "files": {},
+        }
+        members: list[tuple[str, Path]] = []
+        for sample in samples:
+            arcname = f"samples/{sample.id}.wav"
+            members.append((arcname, self._library.path(sample.path)))
+            manifest["samples"].append(
+                {
+                    "file": arcname,
+                    "original_name": sample.original_name,
+                    "sha256": sample.sha256,
+                    "duration_s": sample.duration_s,
+                    "sample_rate": sample.sample_rate,
+                }
+            )
+        for key, relative in zip(
+            _DERIVED_FILES, (voice.conditionals, voice.rvc_model, voice.rvc_index), strict=True
+        ):
+            if relative:
+                arcname = f"{key}{Path(relative).suffix}"
+                members.append((arcname, self._library.path(relative)))
+                manifest["files"][key] = arcname
+        return await asyncio.to_thread(_write_zip, destination, manifest, members, progress)
+
+    async def import_archive(
+        self,
+        archive_path: Path,
+        *,
+        name: str | None = None,
+        owner_id: int | None = None,
+        progress: Progress | None = None,
+    ) -> Voice:
+        """Create a new voice from an export. Files land first; rows only once complete."""
+        manifest = await asyncio.to_thread(_read_manifest, archive_path)
+        meta = manifest["voice"]
+        voice_name = check_voice_name(name or str(meta.get("name", "")))
+        owner = owner_id if owner_id is not None else meta.get("owner_id")
+        voice_id = new_id()
+        folder = self._library.folder(voice_id)
+        try:
+            samples, files = await asyncio.to_thread(
+                _unpack, archive_path, manifest, folder, progress
+            )
+            ready = "conditionals" in files
+            async with self._store.unit_of_work() as work:
+                await work.voices.create(
+                    voice_id=voice_id,
+                    name=voice_name,
+                    owner_id=owner,
+                    guild_id=meta.get("guild_id"),
+                    visibility=Visibility(meta.get("visibility", Visibility.PRIVATE)),
+                    source=VoiceSource.IMPORT,
+                    status=VoiceStatus.READY if ready else VoiceStatus.PENDING,
+                    tts_model=meta.get("tts_model") if ready else None,
+                    conditionals=self._relative(files.get("conditionals")),
+                    rvc_model=self._relative(files.get("rvc_model")),
+                    rvc_index=self._relative(files.get("rvc_index")),
+                    consent_at=meta.get("consent_at"),
+                )
+                for sample_id, entry in samples:
+                    await work.voices.add_sample(
+                        sample_id=sample_id,
+                        voice_id=voice_id,
+                        path=self._library.relative(folder / "samples" / f"{sample_id}.wav"),
+                        original_name=entry.get("original_name"),
+                        sha256=entry["sha256"],
+                        duration_s=float(entry["duration_s"]),
+                        sample_rate=int(entry["sample_rate"]),
+                    )
+        except BaseException:
+            await self._library.remove_folder(voice_id)
+            raise
+        voice = await self._store.voices.get(voice_id)
+        assert voice is not None
+        return voice
+
+    def _relative(self, path: Path | None) -> str | None:
+        return None if path is None else self._library.relative(path)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_zip(
+    destination: Path,
+    manifest: dict[str, Any],
+    members: list[tuple[str, Path]],
+    progress: Progress | None,
+) -> Path:
+    missing = [str(path) for _, path in members if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"voice files are missing: {', '.join(missing)}")
+    total = sum(path.stat().st_size for _, path in members)
+    done = 0
+    with (
+        atomic_writer(destination) as handle,
+        zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+    ):
+        archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2))
+        for arcname, path in members:
+            archive.write(path, arcname)
+            done += path.stat().st_size
+            if progress:
+                progress(done, total)
+    return destination
+
+
+def _unpack(
+    archive_path: Path, manifest: dict[str, Any], folder: Path, progress: Progress | None
+) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Path]]:
+    """Extract samples (checked against their checksums) and derived files into ``folder``."""
+    samples_out: list[tuple[str, dict[str, Any]]] = []
+    files_out: dict[str, Path] = {}
+    with zipfile.ZipFile(archive_path) as archive:
+        wanted = [entry["file"] for entry in manifest["samples"]]
+        wanted += list(manifest["files"].values())
+        total = sum(archive.getinfo(member).file_size for member in wanted)
+        done = 0
+        for entry in manifest["samples"]:
+            sample_id = new_id()
+            target = folder / "samples" / f"{sample_id}.wav"
+            _extract(archive, entry["file"], target)
+            if _sha256(target) != entry["sha256"]:
+                raise VoiceArchiveError(f"{entry['file']} does not match its checksum")
+            samples_out.append((sample_id, entry))
+            done += archive.getinfo(entry["file"]).file_size
+            if progress:
+                progress(done, total)
+        for key, member in manifest["files"].items():
+            target = folder / f"{key}{Path(member).suffix}"
+            _extract(archive, member, target)
+            files_out[key] = target
+            done += archive.getinfo(member).file_size
+            if progress:
+                progress(done, total)
+    return samples_out, files_out
+
+
+def _read_manifest(archive_path: Path) -> dict[str, Any]:
+    try:
+        with zipfile.ZipFile(archive_path) as archive:
+            infos = {info.filename: info for info in archive.infolist()}
+            if MANIFEST_NAME not in infos:
+                raise VoiceArchiveError(f"not a Parrot voice export: no {MANIFEST_NAME} inside")
+            if infos[MANIFEST_NAME].file_size > 1024 * 1024:
+                raise VoiceArchiveError(f"{MANIFEST_NAME} is implausibly large")
+            manifest = json.loads(archive.read(MANIFEST_NAME))
+    except zipfile.BadZipFile as error:
+        raise VoiceArchiveError(f"not a zip file: {error}") from None
+    except json.JSONDecodeError as error:
+        raise VoiceArchiveError(f"{MANIFEST_NAME} is not valid JSON: {error}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != EXPORT_FORMAT:
+        raise VoiceArchiveError("not a Parrot voice export (wrong format marker)")
+    if manifest.get("version") != EXPORT_VERSION:
+        raise VoiceArchiveError(
+            f"export version {manifest.get('version')!r} is not supported (expected 1)"
+        )
+    if not isinstance(manifest.get("voice"), dict) or not isinstance(manifest.get("samples"), list):
+        raise VoiceArchiveError("the manifest lacks its voice or samples section")
+    manifest.setdefault("files", {})
+    members = [entry.get("file") for entry in manifest["samples"] if isinstance(entry, dict)]
+    if len(members) != len(manifest["samples"]):
+        raise VoiceArchiveError("a sample entry in the manifest is malformed")
+    members += list(manifest["files"].values())
+    if not set(manifest["files"]) <= set(_DERIVED_FILES):
+        unknown = set(manifest["files"]) - set(_DERIVED_FILES)
+        raise VoiceArchiveError(f"unknown files in manifest: {sorted(unknown)}")
+    total = 0
+    for member in members:
+        if not isinstance(member, str) or member not in infos:
+            raise VoiceArchiveError(f"the manifest names {member!r}, which is not in the archive")
+        size = infos[member].file_size
+        if size > MAX_IMPORT_MEMBER_BYTES:
+            raise VoiceArchiveError(f"{member} is too large to import")
+        total += size
+    if total > MAX_IMPORT_TOTAL_BYTES:
+        raise VoiceArchiveError("the archive is too large to import")
+    for entry in manifest["samples"]:
+        for key in ("sha256", "duration_s", "sample_rate"):
+            if key not in entry:
+                raise VoiceArchiveError(f"sample {entry['file']} lacks {key}")
+    return manifest
+
+
+def _extract(archive: zipfile.ZipFile, member: str, target: Path) -> None:
+    """Copy one member to ``target`` (a path we chose, never the member's own name)."""
+    limit = archive.getinfo(member).file_size
+    with archive.open(member) as source, atomic_path(target) as temp, temp.open("wb") as out:
+        copied = 0
+        for block in iter(lambda: source.read(1024 * 1024), b""):
+            copied += len(block)
+            if copied > limit:
+                raise VoiceArchiveError(f"{member} is larger than its header says")
+            out.write(block)
