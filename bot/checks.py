@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import discord
 
@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 
 def parrot_of(interaction: discord.Interaction) -> ParrotBot:
-    return interaction.client  # type: ignore[return-value]
+    """The bot behind an interaction (discord.py types it as a plain ``Client``)."""
+    return cast("ParrotBot", interaction.client)
 
 
 def guild_member(interaction: discord.Interaction) -> discord.Member:

@@ -1,37 +1,46 @@
-"""The discord.py Bot subclass: owns the store, the engine and the extensions."""
+"""The discord.py Bot subclass: owns the store, the engine, the shared runners and the
+extensions."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import logging
+import pkgutil
+from types import ModuleType
 from typing import Any
 
 import discord
 from discord.ext import commands
 
+import bot.exts
 from bot.errors import ParrotCommandTree
-from bot.library import VoiceLibrary
+from bot.exts.covers.runner import CoverRunner
 from bot.runtime import build_engine
 from bot.settings import Settings
 from bot.store import Store
 from bot.voice.players import PlayerRegistry
-from engine.engine import Engine
+from bot.voices.files import VoiceLibrary
+from engine.api import Engine
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = (
-    "bot.exts.status",
-    "bot.exts.maintenance",
-    "bot.exts.voices",
-    "bot.exts.speech",
-    "bot.exts.autoread",
-    "bot.exts.settings",
-    "bot.exts.detect",
-    "bot.exts.covers",
-    "bot.exts.presets",
-    "bot.exts.retention",
-    "bot.exts.history",
-    "bot.exts.privacy",
-)
+
+def discover_extensions(package: ModuleType = bot.exts) -> tuple[str, ...]:
+    """The modules and subpackages directly under ``package`` that define ``setup``, by name.
+
+    A subpackage is loaded as one extension (its ``__init__`` defines ``setup``); its inner
+    modules are not walked. Names starting with ``_`` are private. No extension depends
+    on another being loaded first: shared objects are built in ``setup_hook``.
+    """
+    found = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda info: info.name):
+        if info.name.startswith("_"):
+            continue
+        name = f"{package.__name__}.{info.name}"
+        if inspect.isfunction(getattr(importlib.import_module(name), "setup", None)):
+            found.append(name)
+    return tuple(found)
 
 
 def default_intents(*, read_messages: bool = True) -> discord.Intents:
@@ -61,6 +70,7 @@ class ParrotBot(commands.Bot):
         self.engine = engine or build_engine(settings)
         self._store: Store | None = None
         self._library: VoiceLibrary | None = None
+        self._cover_runner: CoverRunner | None = None
         self.players = PlayerRegistry(self.engine, max_queue=settings.max_queue_per_guild)
 
     @property
@@ -75,25 +85,37 @@ class ParrotBot(commands.Bot):
             raise RuntimeError("the voice library is created in setup_hook; it is not ready yet")
         return self._library
 
+    @property
+    def cover_runner(self) -> CoverRunner:
+        """Cover jobs of the whole bot: ``/cover`` submits, ``/privacy delete`` cancels."""
+        if self._cover_runner is None:
+            raise RuntimeError("the cover runner is created in setup_hook; it is not ready yet")
+        return self._cover_runner
+
     async def setup_hook(self) -> None:
         self._store = await Store.open(self.settings.database_path)
         self._library = VoiceLibrary(self._store, self.settings.data_dir)
         await self._library.sweep()
-        for extension in EXTENSIONS:
+        self._cover_runner = CoverRunner(self._store, self._library, self.engine, self.settings)
+        extensions = discover_extensions()
+        for extension in extensions:
             await self.load_extension(extension)
-        log.info("loaded %d extension(s)", len(EXTENSIONS))
+        log.info("loaded %d extension(s)", len(extensions))
 
     async def on_ready(self) -> None:
         log.info("logged in as %s in %d server(s)", self.user, len(self.guilds))
 
     async def close(self) -> None:
-        """Stop playback, log out, release the engine, close the database: in that order."""
+        """Stop playback and covers, log out, release the engine, close the database: in
+        that order. Covers stopped here stay unfinished and resume at the next start."""
         await self.players.close()
         for voice_client in list(self.voice_clients):
             try:
                 await voice_client.disconnect(force=True)
             except Exception:  # shutting down: note it and carry on closing the rest
                 log.exception("could not disconnect a voice client")
+        if self._cover_runner is not None:
+            await self._cover_runner.close()
         await super().close()
         await self.engine.shutdown()
         if self._store is not None:

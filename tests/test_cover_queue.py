@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.covers.queue import CoverQueue
+from bot.exts.covers.queue import CoverQueue
 from engine.executor import EngineBusyError
 
 

@@ -1,7 +1,7 @@
 """``parrot cover`` and ``parrot voices singing-model``: covers without Discord.
 
-The engine's cover stack imports torch, so everything heavy is imported inside the
-commands: ``parrot --help`` stays fast.
+The command-line face of :mod:`bot.exts.covers`. ``engine.api`` is cheap to import (the
+engine loads torch at first use): ``parrot --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import (
@@ -31,22 +30,39 @@ from bot.cli.common import (
     run,
     settings_from,
 )
-from bot.library import VoiceLibrary
+from bot.exts.covers.singing_models import (
+    SingingModelMissingError,
+    attach_singing_model,
+    detach_singing_model,
+    present_singing_model_paths,
+)
 from bot.runtime import build_engine
 from bot.settings import Settings
-from bot.singing_models import attach_singing_model, detach_singing_model, singing_model_paths
 from bot.store import Store
 from bot.store.models import Voice, VoiceStatus
-from engine.audio import AudioFormat, probe_duration
-from engine.config import SingingMethod
-from engine.cover import STAGES, CoverParams, InvalidCoverParamsError
-from engine.files import atomic_copy
-from engine.separate import SongTooLongError, check_song_length
-
-if TYPE_CHECKING:
-    from engine.convert import ConversionParams, PitchMethod
-    from engine.cover import CoverResult
-    from engine.engine import Engine
+from bot.voices.files import VoiceLibrary
+from engine.api import (
+    COVER_SEED,
+    STAGES,
+    AudioFormat,
+    ConversionParams,
+    CoverParams,
+    CoverResult,
+    Engine,
+    InvalidConversionParamsError,
+    InvalidCoverParamsError,
+    NoSingingModelError,
+    OutputTooLargeError,
+    PitchMethod,
+    RvcCheckpointError,
+    RvcIndexError,
+    SingingMethod,
+    SingingParams,
+    SongTooLongError,
+    atomic_copy,
+    check_song_length,
+    probe_duration,
+)
 
 COVER_FORMATS = {
     ".ogg": AudioFormat.OGG_OPUS,
@@ -72,20 +88,15 @@ def _as_option(message: str) -> str:
     return f"{OPTION_NAMES[field]} {rest}" if field in OPTION_NAMES else message
 
 
-def _cover_errors() -> tuple[type[BaseException], ...]:
-    """What a cover may fail with that is the operator's to fix (imports torch)."""
-    from engine.convert import InvalidConversionParamsError, RvcCheckpointError, RvcIndexError
-    from engine.cover import OutputTooLargeError
-    from engine.covers import NoSingingModelError
-
-    return (
-        SongTooLongError,  # also found while decoding when the container states no length
-        InvalidConversionParamsError,
-        NoSingingModelError,
-        RvcCheckpointError,
-        RvcIndexError,
-        OutputTooLargeError,
-    )
+COVER_ERRORS: tuple[type[BaseException], ...] = (
+    SongTooLongError,  # also found while decoding when the container states no length
+    InvalidConversionParamsError,
+    NoSingingModelError,
+    RvcCheckpointError,
+    RvcIndexError,
+    OutputTooLargeError,
+)
+"""What a cover may fail with that is the operator's to fix."""
 
 
 def _output_format(output: Path) -> AudioFormat:
@@ -101,8 +112,6 @@ def _output_format(output: Path) -> AudioFormat:
 
 
 def _pitch_method(value: str) -> PitchMethod:
-    from engine.convert import PitchMethod
-
     try:
         return PitchMethod(value.lower())
     except ValueError:
@@ -143,9 +152,8 @@ class StageBar:
             return
         self._stage = stage
         number = STAGES.index(stage) + 1 if stage in STAGES else 0
-        self._progress.reset(
-            self._task, completed=completed, description=f"{stage} ({number}/{len(STAGES)})"
-        )
+        self._progress.reset(self._task, description=f"{stage} ({number}/{len(STAGES)})")
+        self._progress.update(self._task, completed=completed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,30 +165,17 @@ class CoverRequest:
     conversion: ConversionParams
 
 
-def _singing_model(library: VoiceLibrary, voice: Voice) -> tuple[Path, Path | None] | None:
-    """The voice's RVC files, failing clearly when the row points at files that are gone."""
-    paths = singing_model_paths(library, voice)
-    if paths is not None:
-        missing = [path for path in paths if path is not None and not path.is_file()]
-        if missing:
-            fail(
-                f"voice {voice.name!r}'s singing model file {missing[0]} is missing: attach it "
-                f"again with `parrot voices singing-model {voice.name} MODEL.pth`"
-            )
-    return paths
-
-
 async def _make_cover(
     request: CoverRequest, settings: Settings, engine: Engine, store: Store
 ) -> tuple[CoverResult, Voice, float]:
-    from engine.covers import COVER_SEED
-    from engine.singing import SingingParams
-
     found = await resolve_voice(store, request.voice)
     if found.status is not VoiceStatus.READY:
         fail(f"voice {found.name!r} is {found.status}, not ready")
     library = VoiceLibrary(store, settings.data_dir)
-    singing_model = _singing_model(library, found)
+    try:
+        singing_model = present_singing_model_paths(library, found)
+    except SingingModelMissingError as error:
+        fail(str(error))
     if request.method is SingingMethod.RVC and singing_model is None:
         fail(
             f"voice {found.name!r} has no singing model: attach one with `parrot voices "
@@ -268,10 +263,6 @@ def cover(
             )
         except (SongTooLongError, InvalidCoverParamsError) as error:
             fail(_as_option(str(error)))
-        from engine.convert import ConversionParams
-        from engine.covers import COVER_SEED
-
-        errors = _cover_errors()
         engine = build_engine(settings)
         try:
             request = CoverRequest(
@@ -298,7 +289,7 @@ def cover(
                     elapsed_seconds=elapsed,
                     method=result.method,
                 )
-        except errors as error:
+        except COVER_ERRORS as error:
             fail(_as_option(str(error)))
         finally:
             await engine.shutdown()
@@ -345,8 +336,6 @@ def singing_model(
                 else:
                     console.print(f"{found.name!r} had no singing model.", markup=False)
                 return
-            from engine.convert import RvcCheckpointError, RvcIndexError
-
             engine = build_engine(settings)
             try:
                 info = await attach_singing_model(store, library, engine, found, model, index)

@@ -34,5 +34,5 @@ class MaintenanceCog(commands.Cog):
         log.info("unloaded models on request: %s", ", ".join(released) or "none were loaded")
 
 
-async def setup(parrot_bot: commands.Bot) -> None:
-    await parrot_bot.add_cog(MaintenanceCog(parrot_bot))  # type: ignore[arg-type]
+async def setup(parrot_bot: ParrotBot) -> None:
+    await parrot_bot.add_cog(MaintenanceCog(parrot_bot))

@@ -98,17 +98,15 @@ class PrivacyCog(commands.Cog):
 
     async def _cancel_covers(self, user_id: int) -> None:
         """Stop covers of the member, or in their voices, before their rows go."""
-        runner = getattr(self.bot.get_cog("CoversCog"), "runner", None)
-        if runner is None:
-            return
+        runner = self.bot.cover_runner
         voices = {voice.id for voice in await self.bot.store.voices.list(owner_id=user_id)}
         for job in await self.bot.store.jobs.unfinished():
             if job.user_id == user_id or job.voice_id in voices:
                 await runner.cancel(job.id)
 
 
-async def setup(parrot_bot: commands.Bot) -> None:
-    cog = PrivacyCog(parrot_bot)  # type: ignore[arg-type]
+async def setup(parrot_bot: ParrotBot) -> None:
+    cog = PrivacyCog(parrot_bot)
     await asyncio.to_thread(shutil.rmtree, cog.exports, True)  # leftovers of a crash
     await cog._service().finish_interrupted()  # deletions a crash cut short
     await parrot_bot.add_cog(cog)

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from bot.client import ParrotBot
-from bot.covers.runner import cover_request
-from bot.library import VoiceEnroller
+from bot.exts.covers.request import cover_request
 from bot.runtime import sample_limits
 from bot.settings import Settings
 from bot.store.models import JobState, Visibility, Voice, VoiceSource
+from bot.voices.enrolment import VoiceEnroller
 from engine.config import SingingMethod
 from tests.bot.conftest import reply_text, sub
 from tests.checkpoints.rvc import small_rvc_voice, write_index

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from engine.executor import EngineBusyError
+from engine.api import EngineBusyError
 
 
 class CoverQueue:

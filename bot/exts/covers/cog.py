@@ -13,14 +13,16 @@ from discord.ext import commands
 
 from bot.attachments import check_audio_attachment, download_attachment
 from bot.autocomplete import usable_voices
-from bot.checks import guild_member, manages_guild, parrot_of, require_speaker_role
-from bot.covers.discord_reporting import CancelCoverButton, DiscordCoverReporter, cancel_view
-from bot.covers.messages import progress_text
-from bot.covers.runner import KIND, CoverRunner, CoverUpdate, cover_request
-from bot.errors import UserFacingError, send_ephemeral
-from bot.exts.voices import VOICE_HELP
-from bot.voice_lookup import actor_of, usable_voice
-from engine.config import SingingMethod
+from bot.checks import guild_member, require_speaker_role
+from bot.errors import UserFacingError
+from bot.exts.covers.messages import progress_text
+from bot.exts.covers.reporter import DiscordCoverReporter
+from bot.exts.covers.request import KIND, cover_request
+from bot.exts.covers.runner import CoverRunner, CoverUpdate
+from bot.exts.covers.views import CancelCoverButton, cancel_view
+from bot.store.jobs import Job
+from bot.voice_lookup import VOICE_HELP, actor_of, usable_voice
+from engine.api import SingingMethod
 
 if TYPE_CHECKING:
     from bot.client import ParrotBot
@@ -37,11 +39,14 @@ METHOD_CHOICES = [
 
 
 class CoversCog(commands.Cog):
+    """The ``/cover`` command and the resumption of covers a restart interrupted.
+
+    The runner is the bot's (:attr:`ParrotBot.cover_runner`): built in ``setup_hook`` and
+    closed with the bot, so unloading this cog only stops the recovery.
+    """
+
     def __init__(self, parrot_bot: ParrotBot) -> None:
         self.bot = parrot_bot
-        self.runner = CoverRunner(
-            parrot_bot.store, parrot_bot.library, parrot_bot.engine, parrot_bot.settings
-        )
         self._recovery: asyncio.Task[None] | None = None
 
     async def cog_load(self) -> None:
@@ -53,8 +58,11 @@ class CoversCog(commands.Cog):
             self._recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recovery
-        await self.runner.close()
         self.bot.remove_dynamic_items(CancelCoverButton)
+
+    @property
+    def runner(self) -> CoverRunner:
+        return self.bot.cover_runner
 
     async def _recover(self) -> None:
         await self.bot.wait_until_ready()
@@ -62,8 +70,8 @@ class CoversCog(commands.Cog):
         if resumed or failed:
             log.info("after the restart: %d cover(s) resumed, %d marked failed", resumed, failed)
 
-    def _resumed_reporter(self, job: object) -> DiscordCoverReporter:
-        return DiscordCoverReporter(self.bot, job)  # type: ignore[arg-type]
+    def _resumed_reporter(self, job: Job) -> DiscordCoverReporter:
+        return DiscordCoverReporter(self.bot, job)
 
     @app_commands.command(name="cover", description="Sing a song in an enrolled voice")
     @app_commands.describe(
@@ -151,27 +159,3 @@ class CoversCog(commands.Cog):
                 f"I need the {', '.join(missing)} permission(s) in this channel to post "
                 "covers; ask a server manager to grant them."
             )
-
-
-async def cancel_from_button(interaction: discord.Interaction, job_id: str) -> None:
-    """The cancel button: only the member who asked, or a server manager, may press it."""
-    parrot = parrot_of(interaction)
-    job = await parrot.store.jobs.get(job_id)
-    if job is None:
-        await send_ephemeral(interaction, "That cover no longer exists.")
-        return
-    if interaction.user.id != job.user_id and not manages_guild(interaction.permissions):
-        await send_ephemeral(
-            interaction,
-            "Only the member who asked for this cover, or a server manager, can cancel it.",
-        )
-        return
-    cog = parrot.get_cog("CoversCog")
-    assert isinstance(cog, CoversCog)
-    await interaction.response.defer()
-    if not await cog.runner.cancel(job_id):
-        await send_ephemeral(interaction, "That cover is not running any more.")
-
-
-async def setup(parrot_bot: commands.Bot) -> None:
-    await parrot_bot.add_cog(CoversCog(parrot_bot))  # type: ignore[arg-type]

@@ -7,14 +7,14 @@ its own token.
 
 from __future__ import annotations
 
-import re
 import time
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.covers import messages
-from bot.covers.runner import CoverUpdate
+from bot.exts.covers import messages
+from bot.exts.covers.runner import CoverUpdate
+from bot.exts.covers.views import cancel_view
 from bot.store.jobs import Job
 
 if TYPE_CHECKING:
@@ -24,40 +24,10 @@ WEBHOOK_LIFETIME_S = 14 * 60
 """A little under Discord's 15 minutes for an interaction token."""
 
 
-class CancelCoverButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"cover:cancel:(?P<job>[0-9a-f]{16})",
-):
-    """Works after a restart too: the job id travels in the custom id."""
-
-    def __init__(self, job_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Cancel", style=discord.ButtonStyle.danger, custom_id=f"cover:cancel:{job_id}"
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
-    ) -> CancelCoverButton:
-        return cls(match["job"])
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        from bot.exts.covers import cancel_from_button
-
-        await cancel_from_button(interaction, self.job_id)
-
-
-def cancel_view(job_id: str) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(CancelCoverButton(job_id))
-    return view
-
-
 class DiscordCoverReporter:
-    """Reports one job in its channel (``interaction`` is None for a resumed job)."""
+    """Reports one job in its channel (``interaction`` is None for a resumed job).
+
+    A :class:`~bot.exts.covers.runner.CoverReporter`."""
 
     def __init__(
         self, parrot_bot: ParrotBot, job: Job, interaction: discord.Interaction | None = None

@@ -6,27 +6,13 @@ from typing import Any
 
 import discord
 
-from bot.covers.runner import CoverUpdate
+from bot.exts.covers.runner import CoverUpdate
 from bot.store.jobs import Job
+from engine.api import COVER_STAGES
 
-STAGE_NAMES = {
-    "read": "Reading the song",
-    "separate": "Separating vocals and instruments",
-    "convert": "Singing the vocals in the new voice",
-    "shift": "Changing the key",
-    "effects": "Polishing the vocals",
-    "mix": "Mixing",
-    "encode": "Encoding",
-}
-STAGE_WEIGHTS = {
-    "read": 0.02,
-    "separate": 0.35,
-    "convert": 0.45,
-    "shift": 0.05,
-    "effects": 0.05,
-    "mix": 0.03,
-    "encode": 0.05,
-}
+STAGE_LABELS = {stage.name: stage.label for stage in COVER_STAGES}
+"""What a person reads for each of the engine's cover stages."""
+STAGE_WEIGHTS = {stage.name: stage.weight for stage in COVER_STAGES}
 """Rough shares of a cover's time, to turn stage progress into one percentage."""
 METHOD_NAMES = {"rvc": "RVC model", "zero-shot": "zero-shot singing"}
 FORMAT_NAMES = {"ogg": "Opus", "mp3": "MP3"}
@@ -62,7 +48,7 @@ def progress_text(job: Job, update: CoverUpdate) -> str:
         ahead = "1 cover is" if position == 1 else f"{position} covers are"
         return f"{_what(job)}\n⏳ Waiting: {ahead} ahead of it (position {position})."
     overall = overall_fraction(update.stage, update.fraction)
-    stage = STAGE_NAMES.get(update.stage, update.stage)
+    stage = STAGE_LABELS.get(update.stage, update.stage)
     return f"{_what(job)}\n{_bar(overall)} {overall:.0%} · {stage}…"
 
 

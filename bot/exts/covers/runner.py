@@ -17,21 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.covers.queue import CoverQueue
 from bot.errors import UserFacingError, describe_failure
-from bot.library import VoiceLibrary
+from bot.exts.covers.queue import CoverQueue
+from bot.exts.covers.request import KIND, requested_cover, requested_method
+from bot.exts.covers.singing_models import singing_model_paths
 from bot.settings import Settings
-from bot.singing_models import singing_model_paths
 from bot.store import Store
 from bot.store.jobs import Job
 from bot.store.models import JobState, VoiceStatus
-from engine.audio import AudioFormat
-from engine.config import SingingMethod
-from engine.engine import Engine
+from bot.voices.files import VoiceLibrary
+from engine.api import Engine, SingingParams
 
 log = logging.getLogger(__name__)
 
-KIND = "cover"
 JOBS_FOLDER = "jobs"
 """Under the data directory: the songs of unfinished jobs (removed when a job ends)."""
 
@@ -61,20 +59,9 @@ class CoverReporter(Protocol):
 ReporterFactory = Callable[[Job], CoverReporter]
 
 
-def cover_request(
-    *, song_name: str, voice_name: str, semitones: int, method: SingingMethod, max_bytes: int
-) -> dict[str, Any]:
-    """What a job row keeps of the request (JSON), enough to run it again after a restart."""
-    return {
-        "song_name": song_name[:100],
-        "voice_name": voice_name,
-        "semitones": semitones,
-        "method": method.value,
-        "max_bytes": max_bytes,
-    }
-
-
 class CoverRunner:
+    """One per bot, built in ``ParrotBot.setup_hook`` and closed by ``ParrotBot.close``."""
+
     def __init__(
         self,
         store: Store,
@@ -94,6 +81,7 @@ class CoverRunner:
         )
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancelled_by_people: set[str] = set()
+        self._closed = False
 
     @property
     def jobs_dir(self) -> Path:
@@ -125,6 +113,7 @@ class CoverRunner:
 
     async def close(self) -> None:
         """Stop every job without ending it: the rows stay unfinished for :meth:`recover`."""
+        self._closed = True
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
@@ -139,9 +128,13 @@ class CoverRunner:
     # after a restart ------------------------------------------------------------------------
     async def recover(self, reporter_for: ReporterFactory) -> tuple[int, int]:
         """Resume each unfinished job whose song and voice are still there; fail the rest
-        with a reason. Then delete songs that no unfinished job needs. Returns counts."""
+        with a reason. Then delete songs that no unfinished job needs. Returns counts.
+
+        Stops early once the runner is closed: the jobs left stay for the next start."""
         resumed = failed = 0
         for job in await self.store.jobs.unfinished(KIND):
+            if self._closed:
+                return resumed, failed
             reporter = reporter_for(job)
             problem = await self._why_not_resumable(job)
             if problem is None:
@@ -219,26 +212,18 @@ class CoverRunner:
                 await self._remove_song(job)
 
     async def _make(self, job: Job, state: _State) -> Any:
-        from engine.cover import CoverParams
-        from engine.singing import SingingParams
-
         voice = await self.store.voices.get(job.voice_id) if job.voice_id else None
         if voice is None or voice.status is not VoiceStatus.READY:
             raise UserFacingError("The voice of this cover was deleted before its turn came.")
         assert job.input_path is not None
-        params = job.params
         output = self.settings.covers_dir / f"{job.id}.ogg"
         await asyncio.to_thread(output.parent.mkdir, parents=True, exist_ok=True)
         return await self.engine.cover(
             self.library.path(job.input_path),
             self.engine.profile(self.library.folder(voice.id)),
             singing_model=singing_model_paths(self.library, voice),
-            method=SingingMethod(params.get("method", SingingMethod.AUTO)),
-            params=CoverParams(
-                semitones=int(params.get("semitones", 0)),
-                output_format=AudioFormat.OGG_OPUS,
-                max_bytes=int(params.get("max_bytes", 10 * 1024 * 1024)),
-            ),
+            method=requested_method(job.params),
+            params=requested_cover(job.params),
             singing=SingingParams(decoder_steps=self.settings.singing_decoder_steps, seed=0),
             output=output,
             progress=state.on_progress,

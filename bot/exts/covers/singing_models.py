@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from bot.library import VoiceLibrary
 from bot.store import Store
 from bot.store.models import Voice
 from bot.store.voices import new_id
-from engine.engine import Engine
-from engine.files import atomic_copy
-
-if TYPE_CHECKING:
-    from engine.convert.checkpoint import RvcModelInfo
+from bot.voices.files import VoiceLibrary
+from engine.api import Engine, ParrotError, RvcModelInfo, atomic_copy
 
 SINGING_FOLDER = "singing"
+
+
+class SingingModelMissingError(ParrotError, FileNotFoundError):
+    """The voice's row points at a singing model file that is gone from its folder."""
+
+    def __init__(self, voice: Voice, path: Path) -> None:
+        super().__init__(
+            f"voice {voice.name!r}'s singing model file {path} is missing: attach it "
+            f"again with `parrot voices singing-model {voice.name} MODEL.pth`"
+        )
 
 
 def singing_model_paths(library: VoiceLibrary, voice: Voice) -> tuple[Path, Path | None] | None:
@@ -29,6 +34,19 @@ def singing_model_paths(library: VoiceLibrary, voice: Voice) -> tuple[Path, Path
         return None
     index = library.path(voice.rvc_index) if voice.rvc_index else None
     return library.path(voice.rvc_model), index
+
+
+def present_singing_model_paths(
+    library: VoiceLibrary, voice: Voice
+) -> tuple[Path, Path | None] | None:
+    """Like :func:`singing_model_paths`, raising :class:`SingingModelMissingError` when a
+    file the row points at is gone."""
+    paths = singing_model_paths(library, voice)
+    if paths is not None:
+        missing = [path for path in paths if path is not None and not path.is_file()]
+        if missing:
+            raise SingingModelMissingError(voice, missing[0])
+    return paths
 
 
 def _remove(paths: list[Path]) -> None:

@@ -1,1 +1,0 @@
-"""Cover jobs: queued, run on the engine, persisted, resumed after a restart."""
