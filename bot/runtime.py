@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from bot.settings import Settings
-from engine.engine import Engine, SampleLimits
-from engine.tts.params import SpeechParams
+from engine.api import Engine, SampleLimits, SpeechParams
 
 UNLOAD_REQUEST = "run/unload-models.request"
 """A file the CLI drops to ask the running bot to release its models."""
@@ -27,10 +26,9 @@ def build_engine(settings: Settings) -> Engine:
     )
 
 
-def speech_params(settings: Settings, **overrides: object) -> SpeechParams:
-    """The owner's speed/quality knobs for live speech, plus per-request overrides."""
+def speech_params(settings: Settings) -> SpeechParams:
+    """The owner's speed/quality knobs for live speech."""
     return SpeechParams(
         decoder_steps=settings.speech_decoder_steps,
         max_tokens_per_chunk=settings.speech_max_tokens,
-        **overrides,  # type: ignore[arg-type]
     )

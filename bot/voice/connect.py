@@ -6,17 +6,20 @@ import discord
 
 from bot.errors import UserFacingError
 
+VocalChannel = discord.VoiceChannel | discord.StageChannel
+"""A channel Parrot can speak in (a stage too)."""
 
-def members_channel(member: discord.Member | discord.User) -> discord.VoiceChannel:
+
+def members_channel(member: discord.Member | discord.User) -> VocalChannel:
     """The voice channel the member is in, or an error telling them to join one."""
     state = getattr(member, "voice", None)
     channel = state.channel if state is not None else None
     if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
         raise UserFacingError("Join a voice channel first, then ask again.")
-    return channel  # type: ignore[return-value]
+    return channel
 
 
-def check_can_join(channel: discord.VoiceChannel, me: discord.Member) -> None:
+def check_can_join(channel: VocalChannel, me: discord.Member) -> None:
     permissions = channel.permissions_for(me)
     if not permissions.view_channel or not permissions.connect:
         raise UserFacingError(
@@ -37,7 +40,7 @@ def check_can_join(channel: discord.VoiceChannel, me: discord.Member) -> None:
 
 
 async def ensure_connected(
-    guild: discord.Guild, channel: discord.VoiceChannel, *, busy: bool, connect_timeout: float
+    guild: discord.Guild, channel: VocalChannel, *, busy: bool, connect_timeout: float
 ) -> discord.VoiceClient:
     """Be in ``channel``: connect, or move there when not busy elsewhere in the server."""
     check_can_join(channel, guild.me)

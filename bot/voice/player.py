@@ -6,24 +6,27 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import discord
 
+from bot.errors import describe_failure
 from bot.voice.pcm import to_discord_frames
 from bot.voice.source import StreamingSource
-from engine.engine import Engine
-from engine.tts.params import SpeechParams
-from engine.tts.profile import VoiceProfile
+from engine.api import Engine, ParrotError, SpeechParams, VoiceProfile
 
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str], Awaitable[None]]
 
 
-class QueueFullError(Exception):
+class QueueFullError(ParrotError):
     """The server's speech queue is at its bound."""
+
+
+class NotInVoiceError(ParrotError):
+    """The bot lost its voice connection between queueing and playing."""
 
 
 @dataclass(slots=True)
@@ -55,7 +58,8 @@ class GuildPlayer:
 
     While one sentence plays the next is being synthesised: the engine generates one
     chunk ahead, and each chunk becomes 20 ms frames in a :class:`StreamingSource`.
-    The player leaves the channel after ``idle_timeout`` seconds without work.
+    The player leaves the channel after ``idle_timeout`` seconds without work. A failure
+    after queueing is told to the requester in the taxonomy's words (``describe_failure``).
     """
 
     def __init__(
@@ -92,7 +96,7 @@ class GuildPlayer:
 
     @property
     def pending(self) -> list[Utterance]:
-        return list(self._queue._queue)  # type: ignore[attr-defined]
+        return list(self._queue._queue)  # type: ignore[attr-defined]  # Queue's own deque
 
     @property
     def busy(self) -> bool:
@@ -127,7 +131,7 @@ class GuildPlayer:
                 utterance = await asyncio.wait_for(self._queue.get(), timeout=self.idle_timeout)
             except TimeoutError:
                 voice = self.guild.voice_client
-                if voice is not None and not voice.is_playing():  # type: ignore[attr-defined]
+                if isinstance(voice, discord.VoiceClient) and not voice.is_playing():
                     log.info("leaving voice in guild %s after idling", self.guild.id)
                     if self._on_idle_leave is not None:
                         await self._on_idle_leave(self)
@@ -155,8 +159,6 @@ class GuildPlayer:
         return task is not None and task.cancelling() > 0
 
     async def _report_failure(self, utterance: Utterance, error: Exception) -> None:
-        from bot.errors import describe_failure
-
         message = describe_failure(error)
         if message is None:
             log.error("speech in guild %s failed", self.guild.id, exc_info=error)
@@ -197,7 +199,7 @@ class GuildPlayer:
         audio_seconds = 0.0
         try:
             stream = self.engine.speak(utterance.profile, utterance.text, utterance.params)
-            async with contextlib.aclosing(stream):
+            try:
                 async for chunk in stream:
                     frames = await asyncio.to_thread(
                         to_discord_frames, chunk.samples, chunk.sample_rate
@@ -208,6 +210,9 @@ class GuildPlayer:
                     if chunks == 1:
                         first_audio = time.perf_counter() - started
                         voice.play(source, after=after)
+            finally:  # what contextlib.aclosing does, for a stream typed as an iterator
+                if isinstance(stream, AsyncGenerator):
+                    await stream.aclose()
             source.finish()
             if chunks:
                 await finished.wait()
@@ -219,7 +224,3 @@ class GuildPlayer:
         return PlaybackReport(
             chunks, audio_seconds, time.perf_counter() - started, first_audio, source.underruns
         )
-
-
-class NotInVoiceError(Exception):
-    """The bot lost its voice connection between queueing and playing."""

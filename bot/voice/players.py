@@ -7,7 +7,7 @@ import logging
 import discord
 
 from bot.voice.player import GuildPlayer
-from engine.engine import Engine
+from engine.api import Engine
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +15,12 @@ log = logging.getLogger(__name__)
 class PlayerRegistry:
     """Creates a :class:`GuildPlayer` on first use and forgets it when the bot leaves."""
 
-    def __init__(self, engine: Engine, *, max_queue: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_queue: int,
+    ) -> None:
         self._engine = engine
         self._max_queue = max_queue
         self._players: dict[int, GuildPlayer] = {}

@@ -1,4 +1,4 @@
-"""Text preparation for speech: reading Discord messages aloud and chunking for the TTS."""
+"""Text preparation for speech: plain text into chunks the TTS can say."""
 
 from engine.text.chunking import (
     CHARS_PER_SECOND,
@@ -6,12 +6,10 @@ from engine.text.chunking import (
     estimate_speech_seconds,
     split_for_speech,
 )
-from engine.text.normalize import normalize_for_reading
 
 __all__ = [
     "CHARS_PER_SECOND",
     "DEFAULT_MAX_CHARS",
     "estimate_speech_seconds",
-    "normalize_for_reading",
     "split_for_speech",
 ]

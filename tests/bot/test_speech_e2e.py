@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 
 from bot.client import ParrotBot
+from bot.runtime import sample_limits
 from bot.store.models import Visibility, Voice, VoiceSource
 from bot.voice.pcm import to_discord_pcm
+from bot.voices.enrolment import VoiceEnroller
 from tests.bot.conftest import reply_text
 from tests.fakediscord import FakeDiscord, FakeGuild, payloads
 
@@ -32,9 +34,6 @@ async def eventually(predicate: Callable[[], bool], what: str, timeout: float = 
 async def enrolled_voice(parrot: ParrotBot, owner: dict[str, Any], clip: Path) -> Voice:
     """A voice enrolled through the same code as /voice enroll (the commands test covers
     the Discord side of enrolment)."""
-    from bot.library import VoiceEnroller
-    from bot.runtime import sample_limits
-
     enroller = VoiceEnroller(
         parrot.store, parrot.library, parrot.engine, sample_limits(parrot.settings)
     )

@@ -11,20 +11,21 @@ from discord.ext import commands
 
 from bot.checks import require_manager, require_speaker_role
 from bot.errors import UserFacingError
+from bot.exts.speech.normalize import normalize_for_reading
+from bot.exts.speech.speaker import Speaker
 from bot.voice.player import QueueFullError
 from bot.voice_lookup import actor_of_member
-from engine.text import normalize_for_reading
 
 if TYPE_CHECKING:
     from bot.client import ParrotBot
-    from bot.exts.speech import SpeechCog
 
 log = logging.getLogger(__name__)
 
 
 class AutoreadCog(commands.Cog):
-    def __init__(self, parrot_bot: ParrotBot) -> None:
-        self.bot = parrot_bot
+    def __init__(self, bot: ParrotBot, speaker: Speaker) -> None:
+        self.bot = bot
+        self.speaker = speaker
         self.channels: dict[int, int] = {}
         """guild id → the text channel read aloud there (mirrors the database)."""
 
@@ -99,14 +100,7 @@ class AutoreadCog(commands.Cog):
             return
         if settings.announce_names:
             text = f"{member.display_name} says: {text}"
-        speech: SpeechCog | None = self.bot.get_cog("SpeechCog")  # type: ignore[assignment]
-        if speech is None:
-            return
-        voice, _ = await speech.pick_voice(actor_of_member(member), None)
-        utterance = await speech.utterance(member, voice, text, None)
+        voice, _ = await self.speaker.pick_voice(actor_of_member(member), None)
+        utterance = await self.speaker.utterance(member, voice, text, None)
         player = self.bot.players.for_guild(member.guild, idle_timeout=settings.idle_timeout_s)
         player.enqueue(utterance)
-
-
-async def setup(parrot_bot: commands.Bot) -> None:
-    await parrot_bot.add_cog(AutoreadCog(parrot_bot))  # type: ignore[arg-type]

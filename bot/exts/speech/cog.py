@@ -9,17 +9,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.access import Actor
 from bot.autocomplete import usable_voices
 from bot.checks import guild_member, manages_guild, parrot_of, require_speaker_role
 from bot.errors import UserFacingError
-from bot.runtime import speech_params
-from bot.store.models import Voice
-from bot.voice.connect import ensure_connected, members_channel
-from bot.voice.player import GuildPlayer, Notify, PlaybackReport, Utterance
-from bot.voice_lookup import actor_of, default_voice, usable_voice
-from engine.text import normalize_for_reading
-from engine.tts.errors import VoiceNotEnrolledError
+from bot.exts.speech.normalize import normalize_for_reading
+from bot.exts.speech.speaker import Speaker
+from bot.voice.connect import members_channel
+from bot.voice.player import Utterance
+from bot.voice_lookup import actor_of
 
 if TYPE_CHECKING:
     from bot.client import ParrotBot
@@ -37,66 +34,9 @@ def _say_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | N
 
 
 class SpeechCog(commands.Cog):
-    def __init__(self, parrot_bot: ParrotBot) -> None:
-        self.bot = parrot_bot
-
-    # shared with auto-reading ------------------------------------------------------------
-    async def pick_voice(self, actor: Actor, reference: str | None) -> tuple[Voice, str | None]:
-        """The named voice, else the member's or server's default (with a notice if the
-        member's default went away)."""
-        if reference:
-            return await usable_voice(self.bot.store, reference, actor), None
-        resolved = await default_voice(self.bot.store, actor)
-        if resolved is None:
-            raise UserFacingError(
-                "Pick a voice with the `voice` option, or set yours with `/voice default`."
-            )
-        return resolved.voice, resolved.notice
-
-    async def player_in(self, member: discord.Member) -> GuildPlayer:
-        """Join the member's voice channel (or be there already) and return the player."""
-        channel = members_channel(member)
-        guild = member.guild
-        current = self.bot.players.get(guild.id)
-        await ensure_connected(
-            guild,
-            channel,  # type: ignore[arg-type]
-            busy=current is not None and current.busy,
-            connect_timeout=self.bot.settings.voice_connect_timeout_seconds,
-        )
-        settings = await self.bot.store.settings.guild(guild.id)
-        return self.bot.players.for_guild(guild, idle_timeout=settings.idle_timeout_s)
-
-    async def utterance(
-        self, member: discord.Member, voice: Voice, text: str, notify: Notify | None
-    ) -> Utterance:
-        profile = self.bot.engine.profile(self.bot.library.folder(voice.id))
-        if not profile.exists:
-            raise VoiceNotEnrolledError(voice.id)
-        await self.bot.engine.check_model_available()
-
-        async def record(done: Utterance, report: PlaybackReport) -> None:
-            await self.bot.store.generations.record(
-                kind="speech",
-                user_id=member.id,
-                guild_id=member.guild.id,
-                voice_id=done.voice_id,
-                characters=len(done.text),
-                audio_seconds=report.audio_seconds,
-                elapsed_seconds=report.elapsed_seconds,
-                method=profile.backend,
-            )
-
-        return Utterance(
-            text=text,
-            voice_id=voice.id,
-            voice_name=voice.name,
-            profile=profile,
-            requester_id=member.id,
-            params=speech_params(self.bot.settings),
-            notify=notify,
-            on_played=record,
-        )
+    def __init__(self, bot: ParrotBot, speaker: Speaker) -> None:
+        self.bot = bot
+        self.speaker = speaker
 
     # /say --------------------------------------------------------------------------------
     @app_commands.command(name="say", description="Say something in your voice channel")
@@ -120,18 +60,17 @@ class SpeechCog(commands.Cog):
         if not spoken:
             raise UserFacingError("There is nothing I can say aloud in that text.")
         members_channel(member)  # before choosing a voice: the commonest mistake first
-        chosen, notice = await self.pick_voice(actor_of(interaction), voice)
+        chosen, notice = await self.speaker.pick_voice(actor_of(interaction), voice)
         await interaction.response.defer(ephemeral=True, thinking=True)
 
         async def notify(message: str) -> None:
             await interaction.followup.send(message, ephemeral=True)
 
-        utterance = await self.utterance(member, chosen, spoken, notify)
-        player = await self.player_in(member)
+        utterance = await self.speaker.utterance(member, chosen, spoken, notify)
+        player, channel = await self.speaker.join(member)
         ahead = player.enqueue(utterance)
-        where = member.guild.voice_client.channel.mention  # type: ignore[union-attr]
         status = "Saying it now" if ahead == 0 else f"Queued, {ahead} ahead"
-        reply = f"{status} in {where} with **{chosen.name}**."
+        reply = f"{status} in {channel.mention} with **{chosen.name}**."
         if notice:
             reply += f"\n{notice}"
         await interaction.followup.send(reply, ephemeral=True)
@@ -143,8 +82,7 @@ class SpeechCog(commands.Cog):
         member = guild_member(interaction)
         await require_speaker_role(self.bot, member, interaction.permissions)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.player_in(member)
-        channel = member.guild.voice_client.channel  # type: ignore[union-attr]
+        _, channel = await self.speaker.join(member)
         await interaction.followup.send(f"Joined {channel.mention}.", ephemeral=True)
 
     @app_commands.command(name="leave", description="Make Parrot leave the voice channel")
@@ -216,9 +154,11 @@ class SpeechCog(commands.Cog):
                 await self.bot.players.forget(guild.id)
             return
         voice = guild.voice_client
-        if voice is None or before.channel != voice.channel or after.channel == before.channel:
+        if not isinstance(voice, discord.VoiceClient):
             return
-        if not any(not m.bot for m in voice.channel.members):  # type: ignore[union-attr]
+        if before.channel != voice.channel or after.channel == before.channel:
+            return
+        if not any(not m.bot for m in voice.channel.members):
             log.info("everyone left the voice channel in guild %s; leaving too", guild.id)
             await self.bot.players.leave(guild)
 
@@ -226,7 +166,3 @@ class SpeechCog(commands.Cog):
 def _describe(utterance: Utterance) -> str:
     text = utterance.text if len(utterance.text) <= 60 else utterance.text[:57] + "…"
     return f"**{utterance.voice_name}** for <@{utterance.requester_id}>: {text}"
-
-
-async def setup(parrot_bot: commands.Bot) -> None:
-    await parrot_bot.add_cog(SpeechCog(parrot_bot))  # type: ignore[arg-type]

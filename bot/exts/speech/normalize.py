@@ -22,8 +22,10 @@ Decisions, applied in this order:
   unit repeated 4+ times keeps 3 ("hahahahaha" -> "hahaha"), runs of ! and ? keep one of each
   ("?!?!?!" -> "?!"), 4+ dots become "...", other repeated symbols keep one.
 * Whitespace is collapsed to single spaces, but line breaks are kept (one per run of blank
-  lines) because :func:`engine.text.split_for_speech` treats them as sentence boundaries;
-  lines with nothing to say (no letter or digit) are dropped.
+  lines) because the engine's sentence chunking treats them as boundaries; lines with
+  nothing to say (no letter or digit) are dropped.
+
+Discord markup is the bot's business: the engine takes the plain text this returns.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-import engine.text.normalize as normalize
-from engine.text import normalize_for_reading, split_for_speech
+import bot.exts.speech.normalize as normalize
+from bot.exts.speech.normalize import normalize_for_reading
+from engine.text import split_for_speech
 
 NAMES = {123: "Alice", 456: "Bob 🎮", 789: "__init__", 999: "   "}
 CHANNELS = {7: "general", 8: "off-topic"}

@@ -1,0 +1,23 @@
+"""Speech in voice channels: ``/say`` and the channel controls, and ``/autoread``.
+
+Both cogs speak through one :class:`Speaker`, built here when the extension loads.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.exts.speech.autoread import AutoreadCog
+from bot.exts.speech.cog import SpeechCog
+from bot.exts.speech.speaker import Speaker
+
+if TYPE_CHECKING:
+    from bot.client import ParrotBot
+
+__all__ = ["AutoreadCog", "Speaker", "SpeechCog", "setup"]
+
+
+async def setup(bot: ParrotBot) -> None:
+    speaker = Speaker(bot)
+    await bot.add_cog(SpeechCog(bot, speaker))
+    await bot.add_cog(AutoreadCog(bot, speaker))
