@@ -1,20 +1,27 @@
-"""Failures people see, and the one place that turns any failure into an ephemeral reply."""
+"""How failures reach members: the one place that turns any failure into an ephemeral reply.
+
+What a failure says comes from the error taxonomy (:class:`engine.api.ParrotError`); this
+module adds Discord's own failures (permissions, cooldowns, checks) and the incident id
+for bugs."""
 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
-import sys
 
 import discord
 from discord import app_commands
 
+from engine.api import ParrotError
+
 log = logging.getLogger(__name__)
 
 
-class UserFacingError(Exception):
-    """An error whose message is written for the member who caused it."""
+class UserFacingError(ParrotError):
+    """A bot-side failure whose message is already the sentence the member reads."""
+
+    def for_member(self) -> str:
+        return str(self)
 
 
 def _permission_names(permissions: list[str]) -> str:
@@ -23,73 +30,13 @@ def _permission_names(permissions: list[str]) -> str:
     )
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?", "`")) else text + "."
-
-
 def describe_failure(error: BaseException) -> str | None:
-    """A sentence for a failure people can act on (ours or the engine's), else None."""
-    from bot.library import VoiceNameError
-    from bot.store.voices import VoiceNameTakenError
-    from bot.voice.player import NotInVoiceError, QueueFullError
-    from engine.audio.errors import AudioRejectedError
-    from engine.executor import EngineBusyError, JobCancelledError
-    from engine.tts.errors import ModelNotDownloadedError, VoiceNotEnrolledError
-    from engine.tts.params import InvalidSpeechParamsError
+    """The sentence for a failure people can act on, or None for a bug.
 
-    if isinstance(error, UserFacingError):
-        return str(error)
-    if isinstance(error, AudioRejectedError):
-        return _sentence(f"That audio can't be used: {error.message}")
-    if isinstance(error, EngineBusyError):
-        return "The voice engine is busy right now; please try again in a minute."
-    if isinstance(error, ModelNotDownloadedError):
-        command = re.search(r"`(parrot models download[^`]*)`", str(error))
-        return (
-            "The model this needs is not downloaded on this bot yet; ask the bot owner to run "
-            f"`{command.group(1) if command else 'parrot models download'}`."
-        )
-    if isinstance(error, VoiceNotEnrolledError):
-        return "That voice is not ready for the current model; enrol it again."
-    if isinstance(error, JobCancelledError):
-        return "That was cancelled."
-    cover_failure = _describe_cover_failure(error)
-    if cover_failure is not None:
-        return cover_failure
-    if isinstance(
-        error,
-        InvalidSpeechParamsError
-        | VoiceNameError
-        | VoiceNameTakenError
-        | QueueFullError
-        | NotInVoiceError,
-    ):
-        return _sentence(str(error))
-    return None
-
-
-_COVER_FAILURES = {
-    ("engine.separate.errors", "SongTooLongError"): "{}",
-    ("engine.cover.encode", "OutputTooLargeError"): "The cover would not fit: {}",
-    ("engine.cover.params", "InvalidCoverParamsError"): "{}",
-    ("engine.convert.params", "InvalidConversionParamsError"): "{}",
-    ("engine.covers", "NoSingingModelError"): "{}",
-    ("engine.convert.errors", "RvcCheckpointError"): "That singing model can't be used: {}",
-    ("engine.convert.errors", "RvcIndexError"): "That index can't be used: {}",
-}
-
-
-def _describe_cover_failure(error: BaseException) -> str | None:
-    """Cover errors; a module not imported yet cannot have raised, so none is imported."""
-    for (module_name, class_name), template in _COVER_FAILURES.items():
-        module = sys.modules.get(module_name)
-        if module is not None and isinstance(error, getattr(module, class_name)):
-            return _sentence(template.format(error))
-    return None
+    Every such failure, the engine's and the bot's, is a :class:`ParrotError` that carries
+    its own wording; there is no list of error classes to keep in step here.
+    """
+    return error.for_member() if isinstance(error, ParrotError) else None
 
 
 def describe_app_command_error(error: app_commands.AppCommandError) -> str | None:

@@ -19,8 +19,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from engine.config import EngineConfig, SeparationModel, TTSModel
-from engine.device import is_valid_device_name
+from engine.api import EngineConfig, ParrotError, SeparationModel, TTSModel, is_valid_device_name
 
 TOKEN_HELP = (
     "DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications "
@@ -171,7 +170,7 @@ class Settings(BaseSettings):
         )
 
 
-class SettingsError(Exception):
+class SettingsError(ParrotError):
     """Configuration that stops start-up; the message is one line for the owner."""
 
 
@@ -196,6 +195,6 @@ def describe_validation_error(error: ValidationError) -> str:
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning validation failures into a one-line :class:`SettingsError`."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]  # pydantic validates the values
     except ValidationError as error:
         raise SettingsError(describe_validation_error(error)) from None

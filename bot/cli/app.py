@@ -16,6 +16,7 @@ from rich.table import Table
 import bot
 from bot.cli import covers, db, models, purge, speech, stats, voices
 from bot.cli.common import console, fail, guarded, run, settings_from
+from bot.client import ParrotBot
 from bot.health import Level, run_checks
 from bot.settings import Settings
 
@@ -70,8 +71,6 @@ def run_bot(ctx: typer.Context) -> None:
 
 
 async def _serve(settings: Settings, token: str) -> None:
-    from bot.client import ParrotBot
-
     parrot = ParrotBot(settings)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -108,8 +107,6 @@ def sync(
 
 async def sync_commands(settings: Settings, token: str, guild_id: int | None) -> list[str]:
     """Log in over HTTP only (no gateway), load the extensions, and sync the command tree."""
-    from bot.client import ParrotBot
-
     parrot = ParrotBot(settings)
     async with parrot:
         try:

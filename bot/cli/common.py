@@ -13,16 +13,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from bot.library import VoiceArchiveError, VoiceNameError
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, load_settings
 from bot.store import Store
-from bot.store.migrations import MigrationError
 from bot.store.models import Voice
-from bot.store.voices import VoiceNameTakenError
-from engine.audio import AudioRejectedError
-from engine.device import DeviceUnavailableError
-from engine.executor import EngineBusyError
-from engine.tts import InvalidSpeechParamsError
+from engine.api import ParrotError
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -30,29 +24,32 @@ P = ParamSpec("P")
 console = Console()
 error_console = Console(stderr=True, soft_wrap=True)
 
-# Failures that are the operator's to fix: shown as one line, exit status 1.
-EXPECTED_ERRORS: tuple[type[BaseException], ...] = (
-    SettingsError,
-    MigrationError,
-    VoiceArchiveError,
-    VoiceNameError,
-    VoiceNameTakenError,
+OPERATOR_FAILURES: tuple[type[BaseException], ...] = (
+    ParrotError,
     FileNotFoundError,
     PermissionError,
     zipfile.BadZipFile,
-    AudioRejectedError,
-    DeviceUnavailableError,
-    EngineBusyError,
-    InvalidSpeechParamsError,
 )
+"""What the operator can act on: Parrot's taxonomy, and a file they named that is missing,
+unreadable or not a zip. Anything else is a bug and keeps its traceback."""
 
 
-class CliError(Exception):
-    """A failure to report as ``parrot: <message>`` with a non-zero exit."""
+class CliError(ParrotError):
+    """A failure of the command line itself (bad options, unknown voice)."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def _report(error: BaseException) -> NoReturn:
+    """``parrot: <one line>`` on stderr and the error's exit status."""
+    if isinstance(error, ParrotError):
+        message, exit_code = error.for_operator(), error.exit_code
+    else:
+        message, exit_code = str(error), 1
+    error_console.print(f"parrot: {message}", markup=False, highlight=False)
+    raise typer.Exit(exit_code) from None
 
 
 def fail(message: str, exit_code: int = 1) -> NoReturn:
@@ -74,27 +71,19 @@ def settings_from(ctx: typer.Context) -> Settings:
 
 
 def run(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine, turning expected failures into one line and exit status 1."""
+    """Run a coroutine, turning failures the operator can act on into one line."""
     try:
         return asyncio.run(coroutine_factory())
-    except CliError as error:
-        error_console.print(f"parrot: {error}", markup=False, highlight=False)
-        raise typer.Exit(error.exit_code) from None
-    except EXPECTED_ERRORS as error:
-        error_console.print(f"parrot: {error}", markup=False, highlight=False)
-        raise typer.Exit(1) from None
+    except OPERATOR_FAILURES as error:
+        _report(error)
 
 
 def guarded(function: Callable[[], T]) -> T:
     """Like :func:`run` for synchronous work (settings errors included)."""
     try:
         return function()
-    except CliError as error:
-        error_console.print(f"parrot: {error}", markup=False, highlight=False)
-        raise typer.Exit(error.exit_code) from None
-    except EXPECTED_ERRORS as error:
-        error_console.print(f"parrot: {error}", markup=False, highlight=False)
-        raise typer.Exit(1) from None
+    except OPERATOR_FAILURES as error:
+        _report(error)
 
 
 @contextlib.asynccontextmanager

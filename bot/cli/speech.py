@@ -17,11 +17,10 @@ from bot.cli.common import (
     run,
     settings_from,
 )
-from bot.library import VoiceLibrary
 from bot.runtime import build_engine
 from bot.store.models import VoiceStatus
-from engine.audio import AudioFormat, encode
-from engine.tts import SpeechParams
+from bot.voices.files import VoiceLibrary
+from engine.api import AudioFormat, SpeechParams, encode
 
 FORMATS = {
     ".wav": AudioFormat.WAV,
