@@ -49,10 +49,8 @@ from engine.api import (
     CoverParams,
     CoverResult,
     Engine,
-    InvalidConversionParamsError,
     InvalidCoverParamsError,
-    NoSingingModelError,
-    OutputTooLargeError,
+    ParrotError,
     PitchMethod,
     RvcCheckpointError,
     RvcIndexError,
@@ -86,17 +84,6 @@ OPTION_NAMES = {
 def _as_option(message: str) -> str:
     field, _, rest = message.partition(" ")
     return f"{OPTION_NAMES[field]} {rest}" if field in OPTION_NAMES else message
-
-
-COVER_ERRORS: tuple[type[BaseException], ...] = (
-    SongTooLongError,  # also found while decoding when the container states no length
-    InvalidConversionParamsError,
-    NoSingingModelError,
-    RvcCheckpointError,
-    RvcIndexError,
-    OutputTooLargeError,
-)
-"""What a cover may fail with that is the operator's to fix."""
 
 
 def _output_format(output: Path) -> AudioFormat:
@@ -289,7 +276,7 @@ def cover(
                     elapsed_seconds=elapsed,
                     method=result.method,
                 )
-        except COVER_ERRORS as error:
+        except ParrotError as error:  # named after the option that set it, where one did
             fail(_as_option(str(error)))
         finally:
             await engine.shutdown()

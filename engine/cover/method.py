@@ -19,7 +19,7 @@ def choose_method(method: SingingMethod, has_singing_model: bool) -> SingingMeth
         return SingingMethod.RVC if has_singing_model else SingingMethod.ZERO_SHOT
     if method is SingingMethod.RVC and not has_singing_model:
         raise NoSingingModelError(
-            "this voice has no singing model: attach an RVC model to it with "
-            "/voice singing-model, or choose the zero-shot method"
+            "this voice has no singing model: attach an RVC model to it, or choose the "
+            "zero-shot method"
         )
     return method

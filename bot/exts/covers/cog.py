@@ -106,6 +106,11 @@ class CoversCog(commands.Cog):
             )
         self.runner.queue.check_room()
         singing_method = SingingMethod(method.value if method else SingingMethod.AUTO)
+        if singing_method is SingingMethod.RVC and chosen.rvc_model is None:
+            raise UserFacingError(
+                "This voice has no singing model: attach an RVC model to it with "
+                "/voice singing-model, or choose the zero-shot method."
+            )
         await self.bot.engine.check_cover_available(
             singing_method, has_singing_model=chosen.rvc_model is not None
         )
