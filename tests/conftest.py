@@ -16,8 +16,13 @@ from bot.settings import Settings
 from tests.checkpoints.chatterbox import chatterbox_checkpoint, shrunk_t3
 from tests.engine.speech import convert, espeak
 from tests.fakediscord import FakeDiscord, FakeGuild
+from tests.memory import register as register_memory_plugins
 
 TEST_TOKEN = "test-token.for-the-fake-discord"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_memory_plugins(config, dict(os.environ))
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,8 @@
 """Session fixtures for separation, singing and covers: random-weight Demucs and Chatterbox.
 
 Test modules import the ``*_fixture`` functions; pytest registers them under their
-``name``. The expensive parts are built once per session through ``_BUILT`` even when
-several modules import them.
+``name``. Files are built once per session through ``_BUILT`` even when several modules
+import them; the loaded model of ``singing_kit`` lives only as long as its module.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import soundfile
 from engine.config import EngineConfig
 from engine.executor import GpuExecutor
 from engine.singing import SingingParams, ZeroShotSinger
+from engine.tts.chatterbox import ChatterboxBackend
 from tests.checkpoints.demucs import demucs_repo
 from tests.engine.speech import espeak
 from tests.engine.synthetic_music import synthetic_song
@@ -84,21 +85,10 @@ class SingingKit:
         )
 
 
-@pytest.fixture(scope="session", name="singing_kit")
-def singing_kit_fixture(
-    chatterbox_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> SingingKit:
-    """Enrols two espeak voices with the real Chatterbox code (random weights)."""
-    key = ("singing", tmp_path_factory.getbasetemp())
+def enrolled_voices(backend: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Voice]:
+    """Two espeak voices enrolled with the real Chatterbox code, once per session."""
+    key = ("voices", tmp_path_factory.getbasetemp())
     if key not in _BUILT:
-        from engine.tts.chatterbox import ChatterboxBackend
-
-        single_thread()
-        config = EngineConfig(
-            data_dir=tmp_path_factory.mktemp("data"), device="cpu", models_dir=chatterbox_models_dir
-        )
-        backend = ChatterboxBackend(config, "cpu")
-        backend.load()
         voices = {}
         for name, (espeak_voice, text) in VOICE_TEXTS.items():
             folder = tmp_path_factory.mktemp(f"voice-{name}")
@@ -106,8 +96,27 @@ def singing_kit_fixture(
             conditionals = folder / "conds-chatterbox-original.pt"
             backend.save_conditionals(backend.make_conditionals(reference, 0.5), conditionals)
             voices[name] = Voice(conditionals, reference)
-        _BUILT[key] = SingingKit(backend, voices)
+        _BUILT[key] = voices
     return _BUILT[key]
+
+
+@pytest.fixture(scope="module", name="singing_kit")
+def singing_kit_fixture(
+    chatterbox_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SingingKit]:
+    """A loaded random Chatterbox with the session's two voices.
+
+    Module scope: the model (1.4 GB resident) is freed when the module ends instead of
+    staying loaded for the rest of the session; a later module loads it again (seconds).
+    """
+    single_thread()
+    config = EngineConfig(
+        data_dir=tmp_path_factory.mktemp("data"), device="cpu", models_dir=chatterbox_models_dir
+    )
+    backend = ChatterboxBackend(config, "cpu")
+    backend.load()
+    yield SingingKit(backend, enrolled_voices(backend, tmp_path_factory))
+    backend.unload()
 
 
 @pytest.fixture(name="executor")

@@ -29,7 +29,7 @@ TOKEN_SAMPLES = 24_000 // 25  # audio per speech token
 THREE_SENTENCES = "Hello there. This is Parrot speaking. Goodbye for now."
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def engine_config(
     chatterbox_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> EngineConfig:
@@ -41,14 +41,14 @@ def engine_config(
     )
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def engine(engine_config: EngineConfig) -> AsyncIterator[Engine]:
     parrot_engine = Engine(engine_config)
     yield parrot_engine
     await parrot_engine.shutdown()
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def enrolled(
     engine: Engine, short_speech_clips: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> VoiceProfile:
@@ -68,7 +68,7 @@ class InstrumentedRun:
     loop_lags: list[float]
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def three_sentences(engine: Engine, enrolled: VoiceProfile) -> InstrumentedRun:
     """One streamed synthesis, watched from the model side and from the event loop."""
     backend = engine._backend
