@@ -111,7 +111,7 @@ async def test_a_voice_with_a_singing_model_sings_through_rvc_and_is_cached(
 async def test_rvc_is_refused_for_a_voice_without_a_singing_model(
     engine: Engine, voice: VoiceProfile, song_file: Path
 ) -> None:
-    with pytest.raises(NoSingingModelError, match="/voice singing-model"):
+    with pytest.raises(NoSingingModelError, match="attach an RVC model"):
         await engine.cover(song_file, voice, method=SingingMethod.RVC)
     with pytest.raises(NoSingingModelError):
         await engine.check_cover_available(SingingMethod.RVC, has_singing_model=False)

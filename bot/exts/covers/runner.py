@@ -184,6 +184,7 @@ class CoverRunner:
                 result = await self._make(job, state)
             ticker.cancel()
             await self._record(job, result)
+            await self._remove_song(job)  # before the member sees the result: it is done
             await _quietly(reporter.finished(job, result))
             await self.prune_cache()
         except asyncio.CancelledError:
