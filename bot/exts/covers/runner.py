@@ -184,7 +184,7 @@ class CoverRunner:
                 result = await self._make(job, state)
             ticker.cancel()
             await self._record(job, result)
-            await self._remove_song(job)  # before the member sees the result: it is done
+            await self._remove_song(job)
             await _quietly(reporter.finished(job, result))
             await self.prune_cache()
         except asyncio.CancelledError:
@@ -194,6 +194,7 @@ class CoverRunner:
                 raise
             self._cancelled_by_people.discard(job.id)
             await self.store.jobs.finish(job.id, JobState.CANCELLED)
+            await self._remove_song(job)
             await _quietly(reporter.cancelled(job))
         except Exception as error:
             ticker.cancel()
@@ -206,10 +207,11 @@ class CoverRunner:
                     "the bot owner can find the details in the logs."
                 )
             await self.store.jobs.finish(job.id, JobState.FAILED, error=message)
+            await self._remove_song(job)
             await _quietly(reporter.failed(job, message))
         finally:
             ticker.cancel()
-            if ending:
+            if ending:  # each ending above removes it first; this covers one that raised early
                 await self._remove_song(job)
 
     async def _make(self, job: Job, state: _State) -> Any:
