@@ -9,8 +9,9 @@ lives in a slot of the one executor.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -165,7 +166,7 @@ class Engine:
     # speech ----------------------------------------------------------------------------------
     async def speak(
         self, profile: VoiceProfile, text: str, params: SpeechParams | None = None
-    ) -> AsyncIterator[SpeechChunk]:
+    ) -> AsyncGenerator[SpeechChunk, None]:
         """Yield one chunk of audio per sentence group, generating ahead of the consumer."""
         params = params or SpeechParams()
         if not profile.exists:
@@ -176,8 +177,12 @@ class Engine:
         if not pieces:
             raise ValueError("there is nothing to say in that text")
         speech = await self._speech_worker()
-        async for chunk in speech.speak(profile, pieces, params):
-            yield chunk
+        # Closing this generator (a skip) must close the inner one now, so that its producer
+        # stops queueing chunks nobody will hear; leaving that to the garbage collector
+        # let a skipped text keep the executor busy.
+        async with contextlib.aclosing(speech.speak(profile, pieces, params)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     async def synthesize(
         self,

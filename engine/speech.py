@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import functools
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,7 +117,7 @@ class SpeechWorker:
     # event loop ----------------------------------------------------------------------------
     async def speak(
         self, profile: VoiceProfile, pieces: list[str], params: SpeechParams
-    ) -> AsyncIterator[SpeechChunk]:
+    ) -> AsyncGenerator[SpeechChunk, None]:
         """One chunk per piece, generated ahead of the consumer (at most two waiting).
 
         Each chunk is its own executor job, so other work can run between chunks; with a

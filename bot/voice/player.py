@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import discord
@@ -199,7 +199,7 @@ class GuildPlayer:
         audio_seconds = 0.0
         try:
             stream = self.engine.speak(utterance.profile, utterance.text, utterance.params)
-            try:
+            async with contextlib.aclosing(stream):
                 async for chunk in stream:
                     frames = await asyncio.to_thread(
                         to_discord_frames, chunk.samples, chunk.sample_rate
@@ -210,9 +210,6 @@ class GuildPlayer:
                     if chunks == 1:
                         first_audio = time.perf_counter() - started
                         voice.play(source, after=after)
-            finally:  # what contextlib.aclosing does, for a stream typed as an iterator
-                if isinstance(stream, AsyncGenerator):
-                    await stream.aclose()
             source.finish()
             if chunks:
                 await finished.wait()
