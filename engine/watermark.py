@@ -1,13 +1,11 @@
 """Perth watermark detection: does a clip carry the mark every Chatterbox output gets.
 
 The engine runs the detector in an executor model slot (:meth:`Engine.detect_watermark`);
-:func:`watermark_confidence` is the standalone form for tests and benchmarks, one
-detector per thread.
+nothing else in the product loads it.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +13,6 @@ import numpy as np
 
 WATERMARK_THRESHOLD = 0.5
 """Confidence from which a clip counts as marked."""
-
-_local = threading.local()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +38,3 @@ def detector_confidence(detector: Any, samples: np.ndarray, sample_rate: int) ->
     """``detector``'s confidence that ``samples`` carry the mark, between 0 and 1."""
     value = detector.get_watermark(np.asarray(samples, dtype=np.float32), sample_rate, round=False)
     return float(np.clip(np.mean(value), 0.0, 1.0))
-
-
-def watermark_confidence(samples: np.ndarray, sample_rate: int) -> float:
-    """Between 0 (no mark) and 1 (marked). Blocking: call it off the event loop."""
-    detector = getattr(_local, "detector", None)
-    if detector is None:
-        detector = _local.detector = load_detector()
-    return detector_confidence(detector, samples, sample_rate)
-
-
-def has_watermark(samples: np.ndarray, sample_rate: int) -> bool:
-    return watermark_confidence(samples, sample_rate) >= WATERMARK_THRESHOLD

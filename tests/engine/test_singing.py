@@ -26,12 +26,12 @@ from engine.singing import (
     retune,
 )
 from engine.tts.errors import ModelNotDownloadedError, VoiceNotEnrolledError
-from engine.watermark import watermark_confidence
 from tests.engine.cover_fixtures import (
     SingingKit,
     singing_kit_fixture,  # noqa: F401
 )
 from tests.engine.synthetic_music import note_contour, sung_vowel
+from tests.engine.watermark import watermark_confidence
 
 RATE = 24_000
 MELODY = [220.0, 247.0, 262.0, 294.0]

@@ -19,7 +19,7 @@ from engine.config import EngineConfig
 from engine.engine import Engine, SampleLimits, SpeechChunk
 from engine.tts import ModelNotDownloadedError, SpeechParams, VoiceProfile
 from engine.tts.chatterbox import ChatterboxBackend
-from engine.watermark import watermark_confidence
+from tests.engine.watermark import watermark_confidence
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
