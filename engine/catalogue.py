@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 from engine.config import EngineConfig, SeparationModel
 from engine.convert.weights import DOWNLOAD_COMMAND as RVC_DOWNLOAD_COMMAND
@@ -181,8 +180,3 @@ def model_catalogue(config: EngineConfig) -> list[ModelStatus]:
 def configured_tts_status(config: EngineConfig) -> ModelStatus:
     """The TTS model the configuration speaks with."""
     return next(status for status in tts_statuses(config) if status.in_use)
-
-
-def models_folder(config: EngineConfig, key: str) -> Path | None:
-    """Where ``PARROT_MODELS_DIR`` keeps a model's files (None when it is not set)."""
-    return config.models_dir / key if config.models_dir is not None else None

@@ -21,9 +21,6 @@ from engine.separate.weights import FOLDER_NAME as DEMUCS_FOLDER
 from engine.separate.weights import download_demucs, downloads_disabled
 from engine.tts.registry import tts_model, tts_models
 
-COVER_MODELS = ("demucs", "rvc")
-"""The names ``parrot models download`` takes for the cover models."""
-
 
 class ModelDownloadError(ParrotError, RuntimeError):
     """Weights could not be fetched (offline, unreachable, a bad name); the message says

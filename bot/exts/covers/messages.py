@@ -52,10 +52,6 @@ def progress_text(job: Job, update: CoverUpdate) -> str:
     return f"{_what(job)}\n{_bar(overall)} {overall:.0%} · {stage}…"
 
 
-def resumed_text(job: Job) -> str:
-    return f"{_what(job)}\n🔁 Parrot restarted; picking this cover up where it left off."
-
-
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}:{rest:02d}"

@@ -87,9 +87,6 @@ class CoverRunner:
     def jobs_dir(self) -> Path:
         return self.settings.data_dir / JOBS_FOLDER
 
-    def new_song_path(self, suffix: str) -> Path:
-        return self.jobs_dir / f"{secrets.token_hex(8)}{suffix}"
-
     # submitting and cancelling ------------------------------------------------------------
     def submit(self, job: Job, reporter: CoverReporter) -> asyncio.Task[None]:
         task = asyncio.create_task(self._run(job, reporter), name=f"cover {job.id}")
