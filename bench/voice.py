@@ -6,9 +6,10 @@
 Jitter is measured where Discord would see it: the real bot (unmodified discord.py voice
 client: Opus encoder, transport encryption, player thread) plays into the test suite's fake
 Discord on 127.0.0.1, whose UDP receiver thread timestamps every packet. The same bot's
-engine meanwhile runs (a) live speech synthesis on the random-weight Chatterbox checkpoint
-and (b) a cover-sized computation: a full-size HTDemucs separating stereo audio on the GPU
-executor thread, as a cover does.
+engine meanwhile runs (a) live speech synthesis on the random-weight Chatterbox checkpoint,
+one text or eight decoding together in the batched speech engine, and (b) a cover-sized
+computation: a full-size HTDemucs separating stereo audio on the GPU executor thread, as
+a cover does.
 """
 
 from __future__ import annotations
@@ -120,10 +121,10 @@ async def enrolled_profile(parrot: Any, work: Path) -> Any:
     return profile
 
 
-async def keep_speaking(parrot: Any, profile: Any, stop: asyncio.Event) -> int:
+async def keep_speaking(parrot: Any, profile: Any, stop: asyncio.Event, seed: int = 1) -> int:
     from engine.tts import SpeechParams
 
-    params = SpeechParams(max_tokens_per_chunk=25, decoder_steps=4, seed=1)
+    params = SpeechParams(max_tokens_per_chunk=25, decoder_steps=4, seed=seed)
     chunks = 0
     while not stop.is_set():
         async for _ in parrot.engine.speak(profile, "Parrot keeps talking. And talking.", params):
@@ -210,6 +211,10 @@ async def main() -> None:
             async def speech(stop: asyncio.Event) -> int:
                 return await keep_speaking(parrot, profile, stop)
 
+            async def eight_texts(stop: asyncio.Event) -> int:
+                texts = [keep_speaking(parrot, profile, stop, seed) for seed in range(8)]
+                return sum(await asyncio.gather(*texts))
+
             async def cover(stop: asyncio.Event) -> int:
                 return await keep_separating(parrot, stop)
 
@@ -220,6 +225,7 @@ async def main() -> None:
             for name, load in (
                 ("idle engine", None),
                 ("live speech synthesis", speech),
+                ("8 texts decoding at once", eight_texts),
                 ("cover separation (HTDemucs 42 M)", cover),
                 ("speech and separation together", both),
             ):

@@ -19,7 +19,15 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from engine.api import EngineConfig, ParrotError, SeparationModel, TTSModel, is_valid_device_name
+from engine.api import (
+    EngineConfig,
+    ParrotError,
+    SeparationModel,
+    SpeechDtype,
+    SpeechScheduling,
+    TTSModel,
+    is_valid_device_name,
+)
 
 TOKEN_HELP = (
     "DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications "
@@ -59,6 +67,14 @@ class Settings(BaseSettings):
     retention_days: Annotated[int, Field(ge=0)] = 0
     """Generated audio older than this many days is deleted; 0 keeps it forever."""
     torch_threads: Annotated[int, Field(ge=0, le=256)] = 0
+    speech_scheduling: SpeechScheduling = SpeechScheduling.BATCHED
+    """``batched``: every server's sentences in one decode step; ``serial``: one by one."""
+    max_speech_batch: Annotated[int, Field(ge=0, le=256)] = 0
+    """Texts spoken at once before /say is told the engine is busy; 0: 16 on CUDA, 8 on CPU."""
+    speech_dtype: SpeechDtype = SpeechDtype.FLOAT32
+    speech_cuda_graphs: bool = False
+    first_audio_tokens: Annotated[int, Field(ge=1, le=500)] = 25
+    """Speech tokens (25 a second) a sentence's first audio waits for."""
     log_level: str = "INFO"
 
     # limits
@@ -167,6 +183,11 @@ class Settings(BaseSettings):
             max_song_seconds=self.max_song_seconds,
             max_song_bytes=int(self.max_song_upload_mb * 1024 * 1024),
             torch_threads=self.torch_threads,
+            speech_scheduling=self.speech_scheduling,
+            max_speech_batch=self.max_speech_batch,
+            speech_dtype=self.speech_dtype,
+            speech_cuda_graphs=self.speech_cuda_graphs,
+            first_audio_tokens=self.first_audio_tokens,
         )
 
 

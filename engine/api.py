@@ -30,6 +30,8 @@ from engine.config import (
     EngineConfig,
     SeparationModel,
     SingingMethod,
+    SpeechDtype,
+    SpeechScheduling,
     TTSModel,
 )
 from engine.convert.errors import (
@@ -66,6 +68,7 @@ from engine.separate.errors import (
 from engine.separate.song import check_song_length
 from engine.singing.singer import SingingParams
 from engine.speech import SpeechChunk
+from engine.tts.decode.params import DecoderBusyError
 from engine.tts.errors import ModelNotDownloadedError, VoiceNotEnrolledError
 from engine.tts.params import InvalidSpeechParamsError, SpeechParams
 from engine.tts.profile import PreparedSample, VoiceProfile
@@ -88,6 +91,7 @@ __all__ = [
     "CoverParams",
     "CoverResult",
     "CoverStage",
+    "DecoderBusyError",
     "DemucsCheckpointError",
     "DemucsNotDownloadedError",
     "DeviceUnavailableError",
@@ -121,7 +125,9 @@ __all__ = [
     "SingingParams",
     "SongTooLongError",
     "SpeechChunk",
+    "SpeechDtype",
     "SpeechParams",
+    "SpeechScheduling",
     "StageProgress",
     "TTSModel",
     "VoiceNotEnrolledError",

@@ -18,6 +18,21 @@ class TTSModel(StrEnum):
     MULTILINGUAL = "multilingual"
 
 
+class SpeechScheduling(StrEnum):
+    """How speech requests share the device."""
+
+    BATCHED = "batched"
+    """One decode step for every active request at once (continuous batching), audio
+    streamed in pieces before a sentence ends; for backends that support it."""
+    SERIAL = "serial"
+    """One sentence after another through the backend's own generation (the old path)."""
+
+
+class SpeechDtype(StrEnum):
+    FLOAT32 = "float32"
+    BFLOAT16 = "bfloat16"
+
+
 class SeparationModel(StrEnum):
     """Which Demucs model separates songs into stems."""
 
@@ -48,3 +63,14 @@ class EngineConfig:
     max_song_bytes: int = 100 * 1024 * 1024
     torch_threads: int = 0
     """Intra-op threads for CPU inference; 0 keeps torch's default."""
+    speech_scheduling: SpeechScheduling = SpeechScheduling.BATCHED
+    max_speech_batch: int = 0
+    """Requests decoded together at most (more are told the engine is busy); 0 picks
+    16 on CUDA and 8 on CPU. Each takes its own key/value cache."""
+    speech_dtype: SpeechDtype = SpeechDtype.FLOAT32
+    """The speech-token model's weights and cache; bfloat16 halves their memory."""
+    speech_cuda_graphs: bool = False
+    """Replay the decode step from CUDA graphs (CUDA only; falls back to eager when
+    capture fails). Off by default until measured on a GPU."""
+    first_audio_tokens: int = 25
+    """Speech tokens (25 per second) decoded before a sentence's first audio is made."""

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from engine.audio import Audio, crossfade_join, decode
-from engine.config import COVER_CACHE_FOLDER, EngineConfig, SingingMethod
+from engine.config import COVER_CACHE_FOLDER, EngineConfig, SingingMethod, SpeechScheduling
 from engine.convert.info import RvcModelInfo
 from engine.convert.params import ConversionParams, PitchMethod
 from engine.cover.method import choose_method
@@ -29,7 +31,8 @@ from engine.executor import CancelToken, GpuExecutor, Priority
 from engine.separate.cache import prune_cache
 from engine.singing.singer import SingingParams
 from engine.speech import SpeechChunk, SpeechWorker, speech_pieces
-from engine.tts.backend import TTSBackend, VoiceConversionBackend
+from engine.speech.scheduler import SpeechScheduler
+from engine.tts.backend import BatchedSpeechBackend, TTSBackend, VoiceConversionBackend
 from engine.tts.errors import VoiceNotEnrolledError
 from engine.tts.params import SpeechParams
 from engine.tts.profile import PreparedSample, VoiceProfile
@@ -84,6 +87,7 @@ class Engine:
         self._executor: GpuExecutor | None = None
         self._backend: TTSBackend | None = None
         self._speech: SpeechWorker | None = None
+        self._scheduler: SpeechScheduler | None = None
         self._start_lock = asyncio.Lock()
         self._workshop: CoverWorkshop | None = None
 
@@ -109,7 +113,24 @@ class Engine:
                     self._backend,
                     conditionals_cache_size=self._conditionals_cache_size,
                 )
+                self._scheduler = self._batched_speech(self._speech, self._backend, self._device)
             return self._executor
+
+    def _batched_speech(
+        self, worker: SpeechWorker, backend: TTSBackend, device: str
+    ) -> SpeechScheduler | None:
+        """The continuous-batching scheduler, when configured and the backend supports it."""
+        if self.config.speech_scheduling is not SpeechScheduling.BATCHED:
+            return None
+        if not isinstance(backend, BatchedSpeechBackend):
+            return None
+        max_batch = self.config.max_speech_batch or (16 if device.startswith("cuda") else 8)
+        return SpeechScheduler(
+            worker,
+            backend,
+            max_batch=max_batch,
+            first_audio_tokens=self.config.first_audio_tokens,
+        )
 
     async def _speech_worker(self) -> SpeechWorker:
         await self._started()
@@ -177,12 +198,23 @@ class Engine:
         if not pieces:
             raise ValueError("there is nothing to say in that text")
         speech = await self._speech_worker()
-        # Closing this generator (a skip) must close the inner one now, so that its producer
-        # stops queueing chunks nobody will hear; leaving that to the garbage collector
-        # let a skipped text keep the executor busy.
-        async with contextlib.aclosing(speech.speak(profile, pieces, params)) as chunks:
+        scheduler = self._scheduler
+        stream = (
+            scheduler.speak(profile, pieces, params)
+            if scheduler is not None
+            else speech.speak(profile, pieces, params)
+        )
+        # Closing this generator (a skip) must close the inner one now, so that its text
+        # leaves the decoder (or its producer stops queueing chunks nobody will hear);
+        # leaving that to the garbage collector let a skipped text keep the executor busy.
+        async with contextlib.aclosing(stream) as chunks:
             async for chunk in chunks:
                 yield chunk
+
+    @property
+    def batched_speech(self) -> bool:
+        """Whether speech goes through the continuous-batching scheduler (once started)."""
+        return self._scheduler is not None
 
     async def synthesize(
         self,
@@ -191,14 +223,22 @@ class Engine:
         params: SpeechParams | None = None,
         on_chunk: Callable[[SpeechChunk, int], None] | None = None,
     ) -> Audio:
-        """The whole text as one clip, chunks joined with short crossfades."""
-        chunks: list[SpeechChunk] = []
+        """The whole text as one clip, text pieces joined with short crossfades.
+
+        ``on_chunk(chunk, pieces_done)`` is called as each text piece's audio completes.
+        """
+        pieces: list[np.ndarray] = []
+        current: list[np.ndarray] = []
+        rate = 0
         async for chunk in self.speak(profile, text, params):
-            chunks.append(chunk)
-            if on_chunk is not None:
-                on_chunk(chunk, len(chunks))
-        rate = chunks[0].sample_rate
-        joined = crossfade_join([c.samples for c in chunks], rate, fade_ms=self.CROSSFADE_MS)
+            rate = chunk.sample_rate
+            current.append(chunk.samples)
+            if chunk.ends_piece:
+                pieces.append(np.concatenate(current))
+                current = []
+                if on_chunk is not None:
+                    on_chunk(chunk, len(pieces))
+        joined = crossfade_join(pieces, rate, fade_ms=self.CROSSFADE_MS)
         return Audio(joined, rate)
 
     def count_chunks(self, text: str) -> int:

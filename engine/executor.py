@@ -130,6 +130,8 @@ class GpuExecutor:
         self._slots: dict[str, ModelSlot] = {}
         self._running: _Job | None = None
         self._stopping = False
+        self.longest_job: dict[Priority, float] = {}
+        """Seconds the longest job of each priority ran: speech waits at most one job."""
         self._thread = threading.Thread(target=self._work, name=f"parrot-gpu-{device}", daemon=True)
         self._thread.start()
 
@@ -247,17 +249,24 @@ class GpuExecutor:
                 if job.token.cancelled:
                     job.future.set_exception(JobCancelledError())
                     continue
+                started = time.perf_counter()
                 try:
                     result = job.function(job.token)
                 except BaseException as error:  # delivered to the awaiting caller
                     job.future.set_exception(error)
                 else:
                     job.future.set_result(result)
+                finally:
+                    self._note_duration(job, time.perf_counter() - started)
             finally:
                 with self._condition:
                     self._running = None
         for slot in self._slots.values():
             slot.release()
+
+    def _note_duration(self, job: _Job, seconds: float) -> None:
+        priority = Priority(job.priority)
+        self.longest_job[priority] = max(self.longest_job.get(priority, 0.0), seconds)
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Cancel queued jobs, let the running one finish, release models, stop the thread."""

@@ -44,3 +44,65 @@ def split_frames(pcm: bytes) -> list[bytes]:
 def to_discord_frames(samples: np.ndarray, sample_rate: int) -> list[bytes]:
     """Blocking (resampling): call it off the event loop."""
     return split_frames(to_discord_pcm(samples, sample_rate))
+
+
+class DiscordPcmStream:
+    """Audio that arrives in pieces, turned into Discord frames as if it came in one.
+
+    Resampling each piece on its own would ring at every piece's edges, and padding each
+    piece to whole frames would put up to 20 ms of silence between them. This keeps a
+    short context of input on both sides of every cut (more than the resampling filter
+    reaches), so the output equals resampling the whole audio at once, and carries the
+    samples that do not fill a frame over to the next piece. Blocking (resampling):
+    call it off the event loop.
+    """
+
+    CONTEXT_MS = 2
+    """Input kept around each cut; scipy's resample_poly filter reaches 10 input samples
+    each way for 24 → 48 kHz (a tenth of this)."""
+
+    def __init__(self, sample_rate: int) -> None:
+        divisor = math.gcd(sample_rate, DISCORD_RATE)
+        self._up, self._down = DISCORD_RATE // divisor, sample_rate // divisor
+        context = max(1, sample_rate * self.CONTEXT_MS // 1000)
+        self._context = -(-context // self._down) * self._down  # whole blocks of `down`
+        # Leading zeros stand in for what one-shot resampling pads the start with.
+        self._pending = np.zeros(self._context, dtype=np.float32)
+        self._carry = b""
+
+    def feed(self, samples: np.ndarray) -> list[bytes]:
+        """The whole frames that ``samples`` completes."""
+        self._pending = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32)])
+        usable = len(self._pending) - 2 * self._context
+        emit = (usable // self._down) * self._down
+        if emit <= 0:
+            return []
+        window = self._pending[: emit + 2 * self._context]
+        resampled = self._resample(window)
+        start = self._context * self._up // self._down
+        stop = start + emit * self._up // self._down
+        self._pending = self._pending[emit:]
+        return self._frames(resampled[start:stop], final=False)
+
+    def finish(self) -> list[bytes]:
+        """The rest, the last frame padded with silence."""
+        resampled = self._resample(self._pending)
+        start = self._context * self._up // self._down
+        self._pending = np.zeros(self._context, dtype=np.float32)
+        return self._frames(resampled[start:], final=True)
+
+    def _resample(self, samples: np.ndarray) -> np.ndarray:
+        if self._up == self._down:
+            return samples
+        resampled: np.ndarray = resample_poly(samples, self._up, self._down)
+        return resampled.astype(np.float32)
+
+    def _frames(self, mono: np.ndarray, *, final: bool) -> list[bytes]:
+        pcm = (np.clip(mono, -1.0, 1.0) * 32767.0).astype("<i2")
+        data = self._carry + np.repeat(pcm, CHANNELS).tobytes()
+        whole = len(data) - len(data) % FRAME_BYTES
+        data, self._carry = data[:whole], data[whole:]
+        if final and self._carry:
+            data += self._carry + bytes(FRAME_BYTES - len(self._carry))
+            self._carry = b""
+        return split_frames(data)

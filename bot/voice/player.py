@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.errors import describe_failure
-from bot.voice.pcm import to_discord_frames
+from bot.voice.pcm import DiscordPcmStream
 from bot.voice.source import StreamingSource
 from engine.api import Engine, ParrotError, SpeechParams, VoiceProfile
 
@@ -197,19 +197,20 @@ class GuildPlayer:
         first_audio = 0.0
         chunks = 0
         audio_seconds = 0.0
+        pcm: DiscordPcmStream | None = None
         try:
             stream = self.engine.speak(utterance.profile, utterance.text, utterance.params)
             async with contextlib.aclosing(stream):
                 async for chunk in stream:
-                    frames = await asyncio.to_thread(
-                        to_discord_frames, chunk.samples, chunk.sample_rate
-                    )
-                    source.feed(frames)
+                    pcm = pcm or DiscordPcmStream(chunk.sample_rate)
+                    source.feed(await asyncio.to_thread(pcm.feed, chunk.samples))
                     chunks += 1
                     audio_seconds += chunk.duration
                     if chunks == 1:
                         first_audio = time.perf_counter() - started
                         voice.play(source, after=after)
+            if pcm is not None:
+                source.feed(await asyncio.to_thread(pcm.finish))
             source.finish()
             if chunks:
                 await finished.wait()

@@ -10,15 +10,19 @@ tokens, drop special tokens, S3Gen waveform, Perth watermark.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from engine.config import EngineConfig, TTSModel
+from engine.config import EngineConfig, SpeechDtype, TTSModel
 from engine.executor import CancelToken
 from engine.files import atomic_path
 from engine.models import ModelSpec, find_weights
+from engine.tts.backend import AudioStream, DecodeRequest, SpeechDecoder, VocodeJob
+from engine.tts.chatterbox_prompt import conditioning, guided_text_tokens, turbo_text_tokens
+from engine.tts.decode.params import DecodeParams
 from engine.tts.errors import ModelNotDownloadedError
 from engine.tts.params import SpeechParams, token_budget
 
@@ -26,6 +30,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24_000  # S3GEN_SR
 _SPEECH_TOKEN_LIMIT = 6561  # tokens at or above this are special, not speech
+S3GEN_SILENCE_TOKEN = 4299  # chatterbox.models.s3gen.const.S3GEN_SIL
+TURBO_TOP_K = 1000  # ChatterboxTurboTTS.generate's default
 
 
 WEIGHTS: dict[TTSModel, ModelSpec] = {
@@ -185,7 +191,6 @@ class ChatterboxBackend:
         if params.seed is not None:
             torch.manual_seed(params.seed)
         budget = token_budget(text, params)
-        text = module.punc_norm(text)
         with torch.inference_mode():
             if self.variant is TTSModel.TURBO:
                 speech_tokens = self._turbo_tokens(model, conditionals, text, params, budget)
@@ -207,18 +212,85 @@ class ChatterboxBackend:
         marked = model.watermarker.apply_watermark(audio, sample_rate=self.sample_rate)
         return np.ascontiguousarray(marked, dtype=np.float32)
 
-    def _with_exaggeration(self, conditionals: Any, exaggeration: float) -> Any:
+    # batched speech (BatchedSpeechBackend) -----------------------------------------------
+    def speech_decoder(self, max_requests: int, max_length: int) -> SpeechDecoder:
         import torch
-        from chatterbox.models.t3.modules.cond_enc import T3Cond
 
-        current = conditionals.t3
-        if float(current.emotion_adv[0, 0, 0]) == float(exaggeration):
-            return current
-        return T3Cond(
-            speaker_emb=current.speaker_emb,
-            cond_prompt_speech_tokens=current.cond_prompt_speech_tokens,
-            emotion_adv=exaggeration * torch.ones(1, 1, 1),
-        ).to(device=self.device)
+        from engine.tts.decode.factory import decoder_for  # deferred: imports torch
+
+        t3 = self.model.t3
+        if self.config.speech_dtype is SpeechDtype.BFLOAT16:
+            t3.to(torch.bfloat16)
+        return decoder_for(
+            t3,
+            max_requests=max_requests,
+            max_length=max_length,
+            cuda_graphs=self.config.speech_cuda_graphs and self.device.startswith("cuda"),
+        )
+
+    def decode_request(
+        self, conditionals: Any, text: str, params: SpeechParams, *, seed: int, budget: int
+    ) -> DecodeRequest:
+        model = self.model
+        module = _module(self.variant)
+        t3 = model.t3
+        dtype = t3.speech_emb.weight.dtype
+        voice = conditioning(conditionals, params, device=self.device, dtype=dtype)
+        if self.variant is TTSModel.TURBO:
+            text_tokens = turbo_text_tokens(model, module, text)
+            decode = DecodeParams(
+                cfg_weight=0.0,
+                temperature=params.temperature,
+                repetition_penalty=params.repetition_penalty,
+                min_p=0.0,
+                top_p=params.top_p,
+                top_k=TURBO_TOP_K,
+                seed=seed,
+                max_new_tokens=budget,
+            )
+        else:
+            text_tokens = guided_text_tokens(model, module, self.variant, text, params.language)
+            decode = DecodeParams(
+                cfg_weight=params.cfg_weight,
+                temperature=params.temperature,
+                repetition_penalty=params.repetition_penalty,
+                min_p=params.min_p,
+                top_p=params.top_p,
+                seed=seed,
+                max_new_tokens=budget,
+            )
+        return DecodeRequest(voice, text_tokens.to(self.device), decode)
+
+    def audio_stream(
+        self, conditionals: Any, params: SpeechParams, *, seed: int, first_tokens: int
+    ) -> AudioStream:
+        from engine.tts.vocoder import S3GenStream, StreamSchedule  # deferred: imports torch
+
+        steps = params.decoder_steps or (2 if self.variant is TTSModel.TURBO else None)
+        schedule = StreamSchedule(first_tokens=first_tokens)
+        return S3GenStream(
+            self.model.s3gen, conditionals.gen, steps=steps, seed=seed, schedule=schedule
+        )
+
+    def vocode(self, jobs: Sequence[VocodeJob]) -> list[np.ndarray]:
+        from engine.tts.vocoder import S3GenStream, vocode_pieces  # deferred: imports torch
+
+        own: list[tuple[S3GenStream, Sequence[int], bool]] = []
+        for stream, tokens, finished in jobs:
+            if not isinstance(stream, S3GenStream):
+                raise TypeError("vocode takes the streams this backend's audio_stream made")
+            own.append((stream, tokens, finished))
+        return vocode_pieces(self.model.s3gen, own)
+
+    def speech_tokens(self, tokens: Sequence[int], finished: bool) -> list[int]:
+        valid = [token for token in tokens if token < _SPEECH_TOKEN_LIMIT]
+        if finished and self.variant is TTSModel.TURBO:
+            valid += [S3GEN_SILENCE_TOKEN] * 3  # Turbo ends every sentence with them
+        return valid
+
+    def watermark(self, samples: np.ndarray) -> np.ndarray:
+        marked = self.model.watermarker.apply_watermark(samples, sample_rate=self.sample_rate)
+        return np.ascontiguousarray(marked, dtype=np.float32)
 
     def _guided_tokens(
         self,
@@ -230,23 +302,12 @@ class ChatterboxBackend:
         budget: int,
     ) -> Any:
         import torch
-        import torch.nn.functional as functional
         from chatterbox.models.s3tokenizer import drop_invalid_tokens
 
-        if self.variant is TTSModel.MULTILINGUAL:
-            language = (params.language or "en").lower()
-            if language not in module.SUPPORTED_LANGUAGES:
-                raise ValueError(f"language {language!r} is not supported by the model")
-            text_tokens = model.tokenizer.text_to_tokens(text, language_id=language)
-        else:
-            text_tokens = model.tokenizer.text_to_tokens(text)
-        text_tokens = text_tokens.to(self.device)
-        text_tokens = torch.cat([text_tokens, text_tokens], dim=0)  # guided batch of two
-        hp = model.t3.hp
-        text_tokens = functional.pad(text_tokens, (1, 0), value=hp.start_text_token)
-        text_tokens = functional.pad(text_tokens, (0, 1), value=hp.stop_text_token)
+        text_tokens = guided_text_tokens(model, module, self.variant, text, params.language)
+        text_tokens = text_tokens.to(self.device)[None].expand(2, -1)  # guided batch of two
         speech = model.t3.inference(
-            t3_cond=self._with_exaggeration(conditionals, params.exaggeration),
+            t3_cond=conditioning(conditionals, params, device=self.device, dtype=torch.float32),
             text_tokens=text_tokens,
             max_new_tokens=budget,
             temperature=params.temperature,
@@ -264,10 +325,9 @@ class ChatterboxBackend:
         import torch
         from chatterbox.models.s3gen.const import S3GEN_SIL
 
-        encoded = model.tokenizer(text, return_tensors="pt", padding=True, truncation=True)
         speech = model.t3.inference_turbo(
             t3_cond=conditionals.t3,
-            text_tokens=encoded.input_ids.to(self.device),
+            text_tokens=turbo_text_tokens(model, _module(self.variant), text).to(self.device),
             temperature=params.temperature,
             top_p=params.top_p,
             repetition_penalty=params.repetition_penalty,

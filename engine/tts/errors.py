@@ -25,3 +25,7 @@ class VoiceNotEnrolledError(ParrotError, FileNotFoundError):
 
     def for_member(self) -> str:
         return "That voice is not ready for the current model; enrol it again."
+
+
+class UnsupportedLanguageError(ParrotError, ValueError):
+    """The model does not speak the language asked for."""

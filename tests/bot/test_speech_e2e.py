@@ -63,7 +63,8 @@ async def in_voice(
 
 
 class SpeechSpy:
-    """Watches the real engine: the chunks it made and when each finished synthesising."""
+    """Watches the real engine: the chunks it made and when each text piece's audio was
+    complete (the batched engine streams a piece in several chunks)."""
 
     def __init__(self, parrot: ParrotBot) -> None:
         self.chunks: list[Any] = []
@@ -73,24 +74,12 @@ class SpeechSpy:
         async def speak(*args: Any, **kwargs: Any) -> Any:
             async for chunk in original(*args, **kwargs):
                 self.chunks.append(chunk)
+                if chunk.ends_piece:
+                    self.synthesised_at.append(time.perf_counter())
                 yield chunk
 
-        backend_generate: list[Callable[..., Any]] = []
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            result = backend_generate[0](*args, **kwargs)
-            self.synthesised_at.append(time.perf_counter())
-            return result
-
-        async def install_backend_timer() -> None:
-            await parrot.engine.check_model_available()
-            backend = parrot.engine._backend
-            assert backend is not None
-            backend_generate.append(backend.generate)
-            backend.generate = timed  # type: ignore[method-assign]
-
         parrot.engine.speak = speak  # type: ignore[method-assign]
-        self.ready = install_backend_timer()
+        self.ready = parrot.engine.check_model_available()
 
 
 def best_match(heard: np.ndarray, part: np.ndarray) -> float:

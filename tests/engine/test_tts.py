@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from engine.audio import AudioRejectedError, RejectReason
-from engine.config import EngineConfig
+from engine.config import EngineConfig, SpeechScheduling
 from engine.engine import Engine, SampleLimits, SpeechChunk
 from engine.tts import ModelNotDownloadedError, SpeechParams, VoiceProfile
 from engine.tts.chatterbox import ChatterboxBackend
@@ -38,6 +38,7 @@ def engine_config(
         device="cpu",
         models_dir=chatterbox_models_dir,
         torch_threads=1,
+        speech_scheduling=SpeechScheduling.SERIAL,  # test_speech_batched covers the other
     )
 
 

@@ -27,9 +27,12 @@ class DecoderBusyError(ParrotError, RuntimeError):
 class DecodeParams:
     """Sampling and stopping for one request; every request in a batch has its own.
 
-    The order matches Chatterbox's loop: guidance, repetition penalty, temperature,
-    min_p, top_p. A temperature of 0 decodes greedily (min_p and top_p then change
-    nothing: both always keep the most likely token).
+    Each decoder applies them in its model's own order. Guided (original, multilingual):
+    guidance, repetition penalty, temperature, min_p, top_p; ``top_k`` must stay 0.
+    Turbo: temperature, top_k, top_p, repetition penalty; ``cfg_weight`` and ``min_p``
+    are ignored (Turbo has neither). A temperature of 0 decodes greedily: the most likely
+    token of what the chain leaves at temperature 1 (for guided decoding the filters then
+    change nothing, since each keeps the most likely token).
     """
 
     cfg_weight: float = 0.5
@@ -37,6 +40,8 @@ class DecodeParams:
     repetition_penalty: float = 1.2
     min_p: float = 0.05
     top_p: float = 1.0
+    top_k: int = 0
+    """Keep only the ``top_k`` most likely tokens (Turbo only); 0 keeps them all."""
     seed: int = 0
     max_new_tokens: int = 1000
     """The token budget, stop token included."""
@@ -51,6 +56,8 @@ class DecodeParams:
             raise ValueError("cfg_weight and temperature must be >= 0, repetition_penalty > 0")
         if not 0 <= self.min_p <= 1 or not 0 < self.top_p <= 1:
             raise ValueError("min_p must be in [0, 1] and top_p in (0, 1]")
+        if self.top_k < 0:
+            raise ValueError("top_k must be >= 0 (0 keeps every token)")
         if self.max_new_tokens < 1 or self.repeat_limit < 1:
             raise ValueError("max_new_tokens and repeat_limit must be positive")
         if not 0 <= self.seed < 2**63:
@@ -83,6 +90,12 @@ class StepOutput:
     tokens: dict[int, int] = field(default_factory=dict)
     """Each request's new speech token (absent when the new token was the stop token)."""
     finished: list[FinishedRequest] = field(default_factory=list)
-    guided_logits: dict[int, Tensor] = field(default_factory=dict)
-    """Per request, the logits the token was drawn from (after guidance, before the
-    penalty); filled only when the step was asked to keep them."""
+    logits: dict[int, Tensor] = field(default_factory=dict)
+    """Per request, the float32 logits the token was drawn from, before any penalty or
+    filter (guided: after guidance; Turbo: the speech head's); filled only when the
+    step was asked to keep them."""
+
+    @property
+    def guided_logits(self) -> dict[int, Tensor]:
+        """The guided decoder's name for :attr:`logits`."""
+        return self.logits

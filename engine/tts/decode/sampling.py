@@ -43,16 +43,35 @@ def _keep_top_p(logits: Tensor, top_p: Tensor) -> Tensor:
     return logits.masked_fill(~keep, _NEGATIVE_INFINITY)
 
 
+def _keep_top_k(logits: Tensor, top_k: Tensor) -> Tensor:
+    """Keep the ``top_k`` most likely tokens (ties with the last one too); 0 keeps all."""
+    vocabulary = logits.shape[-1]
+    count = torch.where(top_k > 0, top_k, vocabulary).clamp(max=vocabulary).long()
+    ranked = logits.sort(dim=-1, descending=True).values
+    floor = ranked.gather(-1, count - 1)
+    return logits.masked_fill(logits < floor, _NEGATIVE_INFINITY)
+
+
+def _unscaled_if_greedy(logits: Tensor, temperature: Tensor) -> Tensor:
+    return logits / torch.where(temperature > 0, temperature, torch.ones_like(temperature))
+
+
 def filtered_logits(logits: Tensor, temperature: Tensor, min_p: Tensor, top_p: Tensor) -> Tensor:
     """Temperature, then min_p, then top_p; rows with temperature 0 are left unscaled."""
-    scaled = logits / torch.where(temperature > 0, temperature, torch.ones_like(temperature))
-    return _keep_top_p(_keep_min_p(scaled, min_p), top_p)
+    return _keep_top_p(_keep_min_p(_unscaled_if_greedy(logits, temperature), min_p), top_p)
 
 
 def gumbel(uniform: Tensor) -> Tensor:
     """Gumbel noise: ``argmax(logits + gumbel(u))`` is a draw from ``softmax(logits)``."""
     tiny = torch.finfo(uniform.dtype).tiny
     return -torch.log(-torch.log(uniform.clamp(min=tiny, max=1.0 - 1e-7)))
+
+
+def _draw(logits: Tensor, *, greedy_from: Tensor, temperature: Tensor, uniform: Tensor) -> Tensor:
+    """A draw from ``softmax(logits)`` per row; the argmax of ``greedy_from`` where the
+    temperature is 0."""
+    drawn = (logits + gumbel(uniform)).argmax(dim=-1)
+    return torch.where(temperature[:, 0] > 0, drawn, greedy_from.argmax(dim=-1))
 
 
 def choose(
@@ -63,9 +82,41 @@ def choose(
     top_p: Tensor,
     uniform: Tensor,
 ) -> Tensor:
-    """One token per row: greedy where temperature is 0, a draw from the filtered
-    distribution elsewhere. ``logits`` are guided and penalised already."""
+    """Chatterbox's guided chain after the penalty: one token per row, greedy where the
+    temperature is 0, elsewhere a draw from the filtered distribution. ``logits`` are
+    guided and penalised already."""
     filtered = filtered_logits(logits, temperature, min_p, top_p)
-    drawn = (filtered + gumbel(uniform)).argmax(dim=-1)
-    greedy = logits.argmax(dim=-1)
-    return torch.where(temperature[:, 0] > 0, drawn, greedy)
+    return _draw(filtered, greedy_from=logits, temperature=temperature, uniform=uniform)
+
+
+def turbo_logits(
+    logits: Tensor,
+    *,
+    seen: Tensor,
+    temperature: Tensor,
+    top_k: Tensor,
+    top_p: Tensor,
+    penalty: Tensor,
+) -> Tensor:
+    """Chatterbox Turbo's chain: temperature (skipped where it is 0), top_k, top_p, then
+    the repetition penalty on what the filters kept; a draw is from their softmax."""
+    filtered = _keep_top_p(_keep_top_k(_unscaled_if_greedy(logits, temperature), top_k), top_p)
+    return penalise_repeats(filtered, seen, penalty)
+
+
+def choose_turbo(
+    logits: Tensor,
+    *,
+    seen: Tensor,
+    temperature: Tensor,
+    top_k: Tensor,
+    top_p: Tensor,
+    penalty: Tensor,
+    uniform: Tensor,
+) -> Tensor:
+    """One token per row through Turbo's chain (:func:`turbo_logits`): the most likely
+    one where the temperature is 0, a draw elsewhere."""
+    final = turbo_logits(
+        logits, seen=seen, temperature=temperature, top_k=top_k, top_p=top_p, penalty=penalty
+    )
+    return _draw(final, greedy_from=final, temperature=temperature, uniform=uniform)

@@ -1,4 +1,5 @@
-"""Speech on the executor: the TTS model's slot, voices' conditionals, streamed chunks.
+"""Speech on the executor: the TTS model's slot, voices' conditionals, and the serial path
+(one sentence after another through the backend's own generation).
 
 :class:`SpeechWorker` is built once the executor has started; its ``*_job`` methods run
 on the worker thread, :meth:`SpeechWorker.speak` on the event loop.
@@ -10,45 +11,19 @@ import asyncio
 import contextlib
 import functools
 from collections import OrderedDict
-from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from engine.executor import CancelToken, GpuExecutor, Priority
-from engine.text import split_for_speech
+from engine.speech.chunks import SpeechChunk
 from engine.tts.backend import TTSBackend
 from engine.tts.errors import VoiceNotEnrolledError
 from engine.tts.params import SpeechParams
 from engine.tts.postprocess import trim_trailing_noise
 from engine.tts.profile import VoiceProfile
-
-CHUNK_MAX_CHARS = 300
-FIRST_CHUNK_MAX_CHARS = 160
-"""A short first chunk makes the first words come sooner."""
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechChunk:
-    """One sentence (or clause group) of synthesized speech."""
-
-    index: int
-    text: str
-    samples: np.ndarray
-    sample_rate: int
-
-    @property
-    def duration(self) -> float:
-        return len(self.samples) / self.sample_rate
-
-
-def speech_pieces(text: str) -> list[str]:
-    """The chunks ``text`` is spoken in."""
-    return split_for_speech(
-        text, max_chars=CHUNK_MAX_CHARS, first_chunk_max_chars=FIRST_CHUNK_MAX_CHARS
-    )
 
 
 class SpeechWorker:
@@ -61,6 +36,7 @@ class SpeechWorker:
         self.backend = backend
         self._conditionals: OrderedDict[tuple[str, int], Any] = OrderedDict()
         self._cache_size = conditionals_cache_size
+        self._unload_hooks: list[Callable[[], None]] = []
 
         def load() -> TTSBackend:
             backend.load()
@@ -68,11 +44,21 @@ class SpeechWorker:
 
         def unload(value: TTSBackend) -> None:
             self._conditionals.clear()
+            for hook in self._unload_hooks:
+                hook()
             value.unload()
 
         self._slot = executor.slot(backend.name, load, unload)
 
+    def on_unload(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` on the worker thread before the model is unloaded."""
+        self._unload_hooks.append(hook)
+
     # worker thread -------------------------------------------------------------------------
+    def conditionals(self, profile: VoiceProfile) -> Any:
+        """The voice's conditionals for the loaded model, from a small cache."""
+        return self._load_conditionals(self.loaded_backend(), profile.conditionals)
+
     def loaded_backend(self) -> TTSBackend:
         """The backend with its weights loaded (worker thread)."""
         loaded: TTSBackend = self._slot.get()

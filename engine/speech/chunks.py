@@ -1,0 +1,41 @@
+"""What speech comes out as, and the text pieces it is made in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.text import split_for_speech
+
+CHUNK_MAX_CHARS = 300
+FIRST_CHUNK_MAX_CHARS = 160
+"""A short first chunk makes the first words come sooner."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechChunk:
+    """Audio of one text piece (a sentence or clause group), whole or in part.
+
+    The batched engine streams a piece in several chunks that join without a seam;
+    the serial one gives each piece as one chunk.
+    """
+
+    index: int
+    """The text piece this audio belongs to (0 for the first sentence group)."""
+    text: str
+    samples: np.ndarray
+    sample_rate: int
+    ends_piece: bool = True
+    """Whether this is the last audio of its text piece; the next chunk starts a new one."""
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+def speech_pieces(text: str) -> list[str]:
+    """The chunks ``text`` is spoken in."""
+    return split_for_speech(
+        text, max_chars=CHUNK_MAX_CHARS, first_chunk_max_chars=FIRST_CHUNK_MAX_CHARS
+    )
