@@ -27,6 +27,10 @@ from engine.tts.postprocess import trim_trailing_noise
 
 log = logging.getLogger(__name__)
 
+STREAM_LEAD_SECONDS = 2.0
+"""A sentence is vocoded in pieces only while its listener has less audio than this
+waiting; with more, it is vocoded once, when finished (pieces cost about twice as much
+S3Gen work, mostly the voice's reference prompt again in every piece)."""
 MAX_SENTENCE_POSITIONS = 1500
 """A sentence's prompt (voice conditioning about 152, text at most about 302 for a 300-
 character piece, start tokens) plus its speech-token budget (at most 1000)."""
@@ -162,6 +166,8 @@ class SpeechBatch:
         ready: list[tuple[int, Sentence]] = []
         jobs: list[VocodeJob] = []
         for request_id, sentence in self._active.items():
+            if not sentence.finished and sentence.utterance.lead() > STREAM_LEAD_SECONDS:
+                continue  # its listener has audio enough: vocode it whole, later
             tokens = backend.speech_tokens(sentence.tokens, sentence.finished)
             if sentence.stream.wants_piece(len(tokens), sentence.finished):
                 ready.append((request_id, sentence))

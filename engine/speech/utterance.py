@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,8 @@ class Utterance:
         self._loop = loop
         self._cancelled = threading.Event()
         self._closed = False
+        self._delivered_seconds = 0.0
+        self._first_delivery: float | None = None
 
     # event loop ---------------------------------------------------------------------------
     def cancel(self) -> None:
@@ -66,8 +69,18 @@ class Utterance:
             return
         if item is None or isinstance(item, BaseException):
             self._closed = True
+        else:
+            self._first_delivery = self._first_delivery or time.monotonic()
+            self._delivered_seconds += item.duration
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody listens
             self._loop.call_soon_threadsafe(self.chunks.put_nowait, item)
+
+    def lead(self) -> float:
+        """Seconds of audio handed over and not yet heard, if playback began with the
+        first chunk and went on without pause (worker thread)."""
+        if self._first_delivery is None:
+            return 0.0
+        return self._delivered_seconds - (time.monotonic() - self._first_delivery)
 
     @property
     def closed(self) -> bool:
