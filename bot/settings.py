@@ -73,8 +73,9 @@ class Settings(BaseSettings):
     """Texts spoken at once before /say is told the engine is busy; 0: 16 on CUDA, 8 on CPU."""
     speech_dtype: SpeechDtype = SpeechDtype.FLOAT32
     speech_cuda_graphs: bool = False
-    first_audio_tokens: Annotated[int, Field(ge=1, le=500)] = 25
-    """Speech tokens (25 a second) a sentence's first audio waits for."""
+    first_audio_tokens: Annotated[int, Field(ge=10, le=500)] = 25
+    """Speech tokens (25 a second) a sentence's first audio waits for; at least 10, the
+    fewest from which the streaming vocoder can give audio (look-ahead, overlap, context)."""
     log_level: str = "INFO"
 
     # limits

@@ -68,9 +68,14 @@ def test_data_dir_aliases(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, varia
 def test_engine_config_carries_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARROT_DEVICE", "cpu")
     monkeypatch.setenv("PARROT_TTS_MODEL", "multilingual")
+    monkeypatch.setenv("PARROT_SPEECH_SCHEDULING", "serial")
+    monkeypatch.setenv("PARROT_MAX_SPEECH_BATCH", "4")
+    monkeypatch.setenv("PARROT_SPEECH_DTYPE", "bfloat16")
     config = load_settings(data_dir=Path("d")).engine_config()
     assert config.device == "cpu"
     assert config.tts_model is TTSModel.MULTILINGUAL
+    assert config.speech_scheduling == "serial" and config.max_speech_batch == 4
+    assert config.speech_dtype == "bfloat16"
     assert config.data_dir == Path("d")
 
 
@@ -112,6 +117,10 @@ def test_settings_are_frozen() -> None:
         ("PARROT_DECODE_TIMEOUT_SECONDS", "-0.5"),
         ("PARROT_TORCH_THREADS", "-1"),
         ("PARROT_TTS_MODEL", "bogus"),
+        ("PARROT_FIRST_AUDIO_TOKENS", "5"),
+        ("PARROT_MAX_SPEECH_BATCH", "-1"),
+        ("PARROT_SPEECH_SCHEDULING", "sometimes"),
+        ("PARROT_SPEECH_DTYPE", "int8"),
     ],
 )
 def test_invalid_values_are_one_line_naming_the_variable(
