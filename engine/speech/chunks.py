@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,3 +40,15 @@ def speech_pieces(text: str) -> list[str]:
     return split_for_speech(
         text, max_chars=CHUNK_MAX_CHARS, first_chunk_max_chars=FIRST_CHUNK_MAX_CHARS
     )
+
+
+ChunkQueue = asyncio.Queue[SpeechChunk | BaseException | None]
+"""Where a producer hands over chunks, the error that ended it, or its end (None)."""
+
+
+async def next_chunk(queue: ChunkQueue) -> SpeechChunk | None:
+    """The next chunk, None at the end; the producer's error is raised here."""
+    item = await queue.get()
+    if isinstance(item, BaseException):
+        raise item
+    return item

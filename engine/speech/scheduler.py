@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.executor import CancelToken, GpuExecutor, JobCancelledError, Priority
 from engine.speech.batch import SpeechBatch
-from engine.speech.chunks import SpeechChunk
+from engine.speech.chunks import SpeechChunk, next_chunk
 from engine.speech.serial import SpeechWorker
 from engine.speech.utterance import SEED_SPACE, Utterance
 from engine.tts.backend import BatchedSpeechBackend
@@ -80,13 +80,8 @@ class SpeechScheduler:
         try:
             self._batch.add(utterance)
             self._ensure_decoding()
-            while True:
-                item = await utterance.chunks.get()
-                if item is None:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
+            while (chunk := await next_chunk(utterance.chunks)) is not None:
+                yield chunk
         finally:
             utterance.cancel()
             self._speaking.discard(utterance)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from engine.executor import CancelToken, GpuExecutor, Priority
-from engine.speech.chunks import SpeechChunk
+from engine.speech.chunks import ChunkQueue, SpeechChunk, next_chunk
 from engine.tts.backend import TTSBackend
 from engine.tts.errors import VoiceNotEnrolledError
 from engine.tts.params import SpeechParams
@@ -110,7 +110,7 @@ class SpeechWorker:
         seed, chunk ``i`` uses ``seed + i`` so the whole text is reproducible.
         """
         sample_rate = self.backend.sample_rate
-        ready: asyncio.Queue[SpeechChunk | BaseException | None] = asyncio.Queue(maxsize=2)
+        ready: ChunkQueue = asyncio.Queue(maxsize=2)
 
         async def produce() -> None:
             try:
@@ -132,13 +132,8 @@ class SpeechWorker:
 
         producer = asyncio.create_task(produce())
         try:
-            while True:
-                item = await ready.get()
-                if item is None:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
+            while (chunk := await next_chunk(ready)) is not None:
+                yield chunk
         finally:
             producer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.speech.chunks import SpeechChunk
+from engine.speech.chunks import ChunkQueue, SpeechChunk
 from engine.tts.backend import AudioStream
 from engine.tts.params import SpeechParams
 from engine.tts.profile import VoiceProfile
@@ -42,7 +42,7 @@ class Utterance:
         self.seed = seed
         self.next_piece = 0
         """The next text piece to decode (worker thread)."""
-        self.chunks: asyncio.Queue[SpeechChunk | BaseException | None] = asyncio.Queue()
+        self.chunks: ChunkQueue = asyncio.Queue()
         self._loop = loop
         self._cancelled = threading.Event()
         self._closed = False

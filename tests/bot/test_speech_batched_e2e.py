@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.store.models import Visibility, VoiceSource
 from bot.voices.enrolment import VoiceEnroller
 from tests.bot.test_speech_e2e import in_voice, say
-from tests.conftest import TEST_TOKEN, started_bot
+from tests.conftest import started_bot
 from tests.engine.test_speech_batched import watch_decoder
 from tests.engine.watermark import watermark_confidence
 from tests.fakediscord import FakeDiscord, FakeGuild
@@ -36,24 +36,10 @@ def servers(fake_discord: FakeDiscord) -> list[FakeGuild]:
 
 @pytest.fixture
 async def batched_bot(
-    fake_discord: FakeDiscord,
-    servers: list[FakeGuild],
-    tmp_path: Path,
-    chatterbox_models_dir: Path,
+    fake_discord: FakeDiscord, servers: list[FakeGuild], speech_settings: Settings
 ) -> AsyncIterator[ParrotBot]:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        discord_token=TEST_TOKEN,
-        device="cpu",
-        models_dir=chatterbox_models_dir,
-        torch_threads=1,
-        min_sample_seconds=1.0,
-        speech_decoder_steps=2,
-        speech_max_tokens=30,
-        first_audio_tokens=10,
-        max_speech_batch=4,
-        say_cooldown_seconds=0,
-        _env_file=None,  # type: ignore[call-arg]
+    settings = speech_settings.model_copy(
+        update={"speech_max_tokens": 30, "first_audio_tokens": 10, "max_speech_batch": 4}
     )
     async with started_bot(settings) as parrot:
         yield parrot
