@@ -12,7 +12,8 @@ from typing import Any, cast
 import pytest
 
 from bot.store import Store
-from bot.store.models import Visibility, VoiceSource, VoiceStatus
+from bot.store.audit import Who
+from bot.store.models import Consent, ConsentPath, Visibility, VoiceSource, VoiceStatus
 from bot.store.voices import VoiceRepository
 from bot.voices.enrolment import VoiceEnroller
 from bot.voices.files import VoiceLibrary
@@ -90,6 +91,8 @@ async def enroll(target: VoiceEnroller, clips: list[Path]) -> Any:
         guild_id=2,
         visibility=Visibility.PRIVATE,
         source=VoiceSource.UPLOAD,
+        consent=Consent.now(ConsentPath.DISCORD),
+        who=Who.cli(),
     )
 
 
@@ -133,7 +136,13 @@ async def test_adding_a_sample_is_undone_when_the_voice_update_fails(
 
     monkeypatch.setattr(VoiceRepository, "mark_ready", refuse)
     with pytest.raises(sqlite3.OperationalError):
-        await target.add_sample(voice, clips[1], original_name="two.wav")
+        await target.add_sample(
+            voice,
+            clips[1],
+            original_name="two.wav",
+            consent=Consent.now(ConsentPath.DISCORD),
+            who=Who.cli(),
+        )
     samples = await store.voices.samples(voice.id)
     assert len(samples) == 1
     on_disk = sorted(p.stem for p in (library.folder(voice.id) / "samples").iterdir())

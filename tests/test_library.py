@@ -15,7 +15,7 @@ import pytest
 
 from bot.store import Store
 from bot.store.migrations import MigrationError
-from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
+from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource, VoiceStatus
 from bot.store.voices import VoiceNameTakenError, new_id
 from bot.usage import SinceError
 from bot.voices.archive import (
@@ -81,7 +81,7 @@ async def make_voice(
         guild_id=200,
         visibility=Visibility.GUILD,
         source=VoiceSource.UPLOAD,
-        consent_at="2026-02-03T04:05:06Z",
+        consent=Consent("2026-02-03T04:05:06Z", ConsentPath.DISCORD),
     )
     for index in range(samples):
         sample_id = new_id()

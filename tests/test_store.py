@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
-from bot.store.models import Visibility, VoiceSource, VoiceStatus
+from bot.store.models import Consent, ConsentPath, Visibility, VoiceSource, VoiceStatus
 from bot.store.voices import VoiceNameTakenError, new_id
 
 
@@ -49,7 +49,7 @@ async def test_create_and_get(store: Store) -> None:
         guild_id=222,
         visibility=Visibility.GUILD,
         source=VoiceSource.CLI,
-        consent_at="2026-01-01T00:00:00Z",
+        consent=Consent("2026-01-01T00:00:00Z", ConsentPath.CLI),
     )
     assert voice.name == "Alice"
     assert voice.owner_id == 111
@@ -59,7 +59,7 @@ async def test_create_and_get(store: Store) -> None:
     assert voice.status is VoiceStatus.PENDING
     assert voice.status_detail is None
     assert voice.conditionals is None
-    assert voice.consent_at == "2026-01-01T00:00:00Z"
+    assert voice.consent == Consent("2026-01-01T00:00:00Z", ConsentPath.CLI)
     assert voice.created_at.endswith("Z")
     assert await store.voices.get(voice.id) == voice
     assert await store.voices.get("missing") is None

@@ -21,7 +21,8 @@ from bot.cli.common import (
 )
 from bot.presets import ImportReport, PresetAction, preset_importer
 from bot.runtime import build_engine, sample_limits
-from bot.store.models import Visibility, VoiceSource
+from bot.store.audit import Who
+from bot.store.models import Consent, ConsentPath, Visibility, VoiceSource
 from bot.voices.archive import VoiceArchive
 from bot.voices.enrolment import VoiceEnroller
 from bot.voices.files import VoiceLibrary
@@ -204,7 +205,8 @@ def enroll(
                         guild_id=guild,
                         visibility=chosen,
                         source=VoiceSource.CLI,
-                        consent_at=None,
+                        consent=Consent.now(ConsentPath.CLI),
+                        who=Who.cli(),
                         on_stage=lambda stage: status.update(f"Enrolling {name}: {stage}…"),
                     )
         finally:

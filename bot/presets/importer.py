@@ -19,7 +19,8 @@ from pathlib import Path
 
 from bot.presets.sources import ReferenceScan, ReferenceSource, scan_references
 from bot.store import Store
-from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
+from bot.store.audit import Who
+from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource, VoiceStatus
 from bot.store.presets import Preset, PresetStatus
 from bot.store.voices import VoiceNameTakenError
 from bot.voices.enrolment import VoiceEnroller
@@ -191,6 +192,8 @@ class PresetImporter:
             guild_id=None,
             visibility=visibility,
             source=VoiceSource.PRESET,
+            consent=Consent.now(ConsentPath.PRESET),
+            who=Who.system(),
             on_stage=(lambda stage: on_stage(source.name, stage)) if on_stage else None,
             original_names=[path.name for path in source.files],
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -21,6 +22,48 @@ class VoiceSource(StrEnum):
     PRESET = "preset"
     IMPORT = "import"
     CLI = "cli"
+
+
+class ConsentPath(StrEnum):
+    """How the person enrolling a voice or adding a sample asserted consent."""
+
+    DISCORD = "discord"
+    """``/voice enroll`` or ``/voice add-sample`` with ``consent`` set."""
+    CLI = "cli"
+    """``parrot voices enroll --consent``: the bot owner asserts it."""
+    PRESET = "preset"
+    """A preset the bot owner placed in the references folder."""
+    IMPORT = "import"
+    """A voice archive; its consent came with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    at: str
+    """ISO UTC time."""
+    via: ConsentPath
+
+    @classmethod
+    def now(cls, via: ConsentPath) -> Consent:
+        return cls(datetime.now(UTC).isoformat(timespec="seconds"), via)
+
+    @classmethod
+    def from_columns(cls, at: str | None, via: str | None) -> Consent | None:
+        if at is None or via is None:
+            return None
+        return cls(at, ConsentPath(via))
+
+    def describe(self) -> str:
+        """e.g. ``2026-12-02 via /voice enroll``."""
+        return f"{self.at[:10]} via {CONSENT_PATH_NAMES[self.via]}"
+
+
+CONSENT_PATH_NAMES = {
+    ConsentPath.DISCORD: "Discord",
+    ConsentPath.CLI: "the parrot CLI (--consent)",
+    ConsentPath.PRESET: "the bot owner (preset)",
+    ConsentPath.IMPORT: "a voice archive",
+}
 
 
 class VoiceStatus(StrEnum):
@@ -55,6 +98,11 @@ class Voice:
     consent_at: str | None
     created_at: str
     updated_at: str
+    consent_via: ConsentPath | None = None
+
+    @property
+    def consent(self) -> Consent | None:
+        return Consent.from_columns(self.consent_at, self.consent_via)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Voice:
@@ -74,6 +122,7 @@ class Voice:
             consent_at=row["consent_at"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            consent_via=ConsentPath(row["consent_via"]) if row["consent_via"] else None,
         )
 
 
@@ -87,6 +136,7 @@ class VoiceSample:
     duration_s: float
     sample_rate: int
     created_at: str
+    consent: Consent | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> VoiceSample:
@@ -99,4 +149,5 @@ class VoiceSample:
             duration_s=float(row["duration_s"]),
             sample_rate=int(row["sample_rate"]),
             created_at=row["created_at"],
+            consent=Consent.from_columns(row["consent_at"], row["consent_via"]),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.store.audit import AuditRepository
 from bot.store.database import Statements
 from bot.store.generations import GenerationRepository
 from bot.store.jobs import JobRepository
@@ -21,6 +22,7 @@ class Repositories:
         self.settings = SettingsRepository(statements)
         self.presets = PresetRepository(statements)
         self.personal = PersonalDataRepository(statements)
+        self.audit = AuditRepository(statements)
 
 
 class UnitOfWork(Repositories):

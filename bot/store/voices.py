@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterator
 
 from bot.store.database import Statements
-from bot.store.models import Visibility, Voice, VoiceSample, VoiceSource, VoiceStatus
+from bot.store.models import Consent, Visibility, Voice, VoiceSample, VoiceSource, VoiceStatus
 from engine.api import ParrotError
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
@@ -50,7 +50,7 @@ class VoiceRepository:
         source: VoiceSource = VoiceSource.UPLOAD,
         status: VoiceStatus = VoiceStatus.PENDING,
         voice_id: str | None = None,
-        consent_at: str | None = None,
+        consent: Consent | None = None,
         tts_model: str | None = None,
         conditionals: str | None = None,
         rvc_model: str | None = None,
@@ -61,8 +61,8 @@ class VoiceRepository:
         with _name_taken_as_error(name):
             await self._sql.execute(
                 "INSERT INTO voices (id, name, owner_id, guild_id, visibility, source, status,"
-                " tts_model, conditionals, rvc_model, rvc_index, consent_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " tts_model, conditionals, rvc_model, rvc_index, consent_at, consent_via)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     voice_id,
                     name,
@@ -75,7 +75,8 @@ class VoiceRepository:
                     conditionals,
                     rvc_model,
                     rvc_index,
-                    consent_at,
+                    consent.at if consent else None,
+                    consent.via.value if consent else None,
                 ),
             )
         voice = await self.get(voice_id)
@@ -205,12 +206,23 @@ class VoiceRepository:
         duration_s: float,
         sample_rate: int,
         sample_id: str | None = None,
+        consent: Consent | None = None,
     ) -> VoiceSample:
         sample_id = sample_id or new_id()
         await self._sql.execute(
             "INSERT INTO voice_samples (id, voice_id, path, original_name, sha256, duration_s,"
-            " sample_rate) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (sample_id, voice_id, path, original_name, sha256, duration_s, sample_rate),
+            " sample_rate, consent_at, consent_via) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                sample_id,
+                voice_id,
+                path,
+                original_name,
+                sha256,
+                duration_s,
+                sample_rate,
+                consent.at if consent else None,
+                consent.via.value if consent else None,
+            ),
         )
         row = await self._sql.fetch_one("SELECT * FROM voice_samples WHERE id = ?", (sample_id,))
         assert row is not None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.store import Store
-from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
+from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource, VoiceStatus
 from bot.store.voices import new_id
 from bot.voices.files import VoiceLibrary
 from bot.voices.names import check_voice_name
@@ -116,7 +116,7 @@ class VoiceArchive:
                     conditionals=self._relative(files.get("conditionals")),
                     rvc_model=self._relative(files.get("rvc_model")),
                     rvc_index=self._relative(files.get("rvc_index")),
-                    consent_at=meta.get("consent_at"),
+                    consent=Consent.from_columns(meta.get("consent_at"), ConsentPath.IMPORT),
                 )
                 for sample_id, entry in samples:
                     await work.voices.add_sample(

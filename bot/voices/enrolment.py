@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.store import Store
-from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
+from bot.store.audit import AuditAction, Who
+from bot.store.models import Consent, Visibility, Voice, VoiceSource, VoiceStatus
 from bot.store.voices import VoiceNameTakenError, new_id
 from bot.voices.files import VoiceLibrary
 from bot.voices.names import check_voice_name
@@ -34,12 +35,16 @@ class VoiceEnroller:
         guild_id: int | None,
         visibility: Visibility,
         source: VoiceSource,
-        consent_at: str | None = None,
+        consent: Consent,
+        who: Who,
         on_stage: Callable[[str], None] | None = None,
         original_names: list[str] | None = None,
     ) -> tuple[Voice, list[PreparedSample]]:
-        """Check every sample, build the conditionals, then write the voice and its samples
-        in one transaction; any failure leaves neither rows nor files behind."""
+        """Check every sample, build the conditionals, then write the voice, its samples and
+        the audit entry in one transaction; any failure leaves neither rows nor files behind.
+
+        ``consent`` is how the enroller asserted it (every sample carries it too); ``who``
+        goes into the audit trail."""
         name = check_voice_name(name)
         if not sources:
             raise ValueError("enrolment needs at least one audio sample")
@@ -72,7 +77,7 @@ class VoiceEnroller:
                     status=VoiceStatus.READY,
                     tts_model=profile.backend,
                     conditionals=self._library.relative(profile.conditionals),
-                    consent_at=consent_at,
+                    consent=consent,
                 )
                 for sample, shown_name in zip(prepared, shown_names, strict=True):
                     await work.voices.add_sample(
@@ -83,18 +88,33 @@ class VoiceEnroller:
                         sha256=sample.sha256,
                         duration_s=sample.duration_s,
                         sample_rate=sample.sample_rate,
+                        consent=consent,
                     )
+                voice = await work.voices.get(voice_id)
+                assert voice is not None
+                await work.audit.record(
+                    AuditAction.ENROL,
+                    who,
+                    voice=voice,
+                    detail={"samples": len(prepared), "source": source.value},
+                )
         except BaseException:
             await self._library.remove_folder(voice_id)
             raise
-        voice = await self._store.voices.get(voice_id)
-        assert voice is not None
         return voice, prepared
 
     async def add_sample(
-        self, voice: Voice, source: Path, *, original_name: str | None
+        self,
+        voice: Voice,
+        source: Path,
+        *,
+        original_name: str | None,
+        consent: Consent,
+        who: Who,
+        guild_id: int | None = None,
     ) -> tuple[Voice, PreparedSample]:
         """Check and store one more sample, then rebuild the voice from all of them.
+        ``guild_id``: where it was asked (for the audit trail; the voice's home if None).
 
         The new conditionals replace the old file atomically; the sample's row is added
         only once they are written, and a failure removes the new sample file.
@@ -118,11 +138,19 @@ class VoiceEnroller:
                     sha256=prepared.sha256,
                     duration_s=prepared.duration_s,
                     sample_rate=prepared.sample_rate,
+                    consent=consent,
                 )
                 await work.voices.mark_ready(
                     voice.id,
                     conditionals=self._library.relative(profile.conditionals),
                     tts_model=profile.backend,
+                )
+                await work.audit.record(
+                    AuditAction.ADD_SAMPLE,
+                    who,
+                    voice=voice,
+                    guild_id=guild_id,
+                    detail={"samples": len(existing) + 1},
                 )
         except BaseException:
             await asyncio.to_thread(target.unlink, True)

@@ -15,7 +15,8 @@ from bot.client import ParrotBot
 from bot.exts.covers.request import cover_request
 from bot.runtime import sample_limits
 from bot.settings import Settings
-from bot.store.models import JobState, Visibility, Voice, VoiceSource
+from bot.store.audit import Who
+from bot.store.models import Consent, ConsentPath, JobState, Visibility, Voice, VoiceSource
 from bot.voices.enrolment import VoiceEnroller
 from engine.config import SingingMethod
 from tests.bot.conftest import reply_text, sub
@@ -62,6 +63,8 @@ async def enrol(parrot: ParrotBot, owner: dict[str, Any], guild: FakeGuild, clip
         guild_id=guild.id,
         visibility=Visibility.GUILD,
         source=VoiceSource.UPLOAD,
+        consent=Consent.now(ConsentPath.DISCORD),
+        who=Who.cli(),
     )
     return voice
 

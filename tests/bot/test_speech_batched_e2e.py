@@ -18,7 +18,8 @@ from scipy.signal import resample_poly
 from bot.client import ParrotBot
 from bot.runtime import sample_limits
 from bot.settings import Settings
-from bot.store.models import Visibility, VoiceSource
+from bot.store.audit import Who
+from bot.store.models import Consent, ConsentPath, Visibility, VoiceSource
 from bot.voices.enrolment import VoiceEnroller
 from tests.bot.test_speech_e2e import in_voice, say
 from tests.conftest import started_bot
@@ -70,6 +71,8 @@ async def test_say_in_several_servers_at_once_streams_to_each(
             guild_id=server.id,
             visibility=Visibility.GUILD,
             source=VoiceSource.UPLOAD,
+            consent=Consent.now(ConsentPath.DISCORD),
+            who=Who.cli(),
         )
         await in_voice(parrot, fake_discord, server, member)
         people.append(member)

@@ -14,7 +14,8 @@ import pytest
 
 from bot.client import ParrotBot
 from bot.runtime import sample_limits
-from bot.store.models import Visibility, Voice, VoiceSource
+from bot.store.audit import Who
+from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource
 from bot.voice.pcm import to_discord_pcm
 from bot.voices.enrolment import VoiceEnroller
 from tests.bot.conftest import reply_text
@@ -44,6 +45,8 @@ async def enrolled_voice(parrot: ParrotBot, owner: dict[str, Any], clip: Path) -
         guild_id=next(iter(parrot.guilds)).id,
         visibility=Visibility.GUILD,
         source=VoiceSource.UPLOAD,
+        consent=Consent.now(ConsentPath.DISCORD),
+        who=Who.cli(),
     )
     return voice
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,8 @@ from bot.checks import guild_member, require_speaker_role
 from bot.errors import UserFacingError, describe_failure
 from bot.exts.covers.singing_models import attach_singing_model, detach_singing_model
 from bot.runtime import sample_limits
-from bot.store.models import Visibility, Voice, VoiceSource
+from bot.store.audit import Who
+from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource
 from bot.views import ConfirmView
 from bot.voice_lookup import (
     VOICE_HELP,
@@ -107,7 +107,8 @@ class VoicesCog(commands.Cog):
                 guild_id=member.guild.id,
                 visibility=Visibility.GUILD if shared else Visibility.PRIVATE,
                 source=VoiceSource.UPLOAD,
-                consent_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                consent=Consent.now(ConsentPath.DISCORD),
+                who=Who.member(member.id),
                 original_names=[sample.filename],
             )
         finally:
@@ -135,7 +136,12 @@ class VoicesCog(commands.Cog):
         path = await self._download(sample)
         try:
             updated, prepared = await self.enroller.add_sample(
-                target, path, original_name=sample.filename
+                target,
+                path,
+                original_name=sample.filename,
+                consent=Consent.now(ConsentPath.DISCORD),
+                who=Who.member(interaction.user.id),
+                guild_id=interaction.guild_id,
             )
         finally:
             await asyncio.to_thread(path.unlink, True)
