@@ -38,14 +38,14 @@ from engine.tts.params import SpeechParams
 from engine.tts.profile import PreparedSample, VoiceProfile
 from engine.tts.registry import BackendFactory, Capability, RegisteredTTSModel, tts_model
 from engine.voices import combine_reference
-from engine.watermark import WatermarkCheck, detector_confidence, load_detector
+from engine.watermark import PERTH_RATE, WatermarkCheck, detector_confidence, load_perth
 
 if TYPE_CHECKING:
     from engine.cover.workshop import CoverWorkshop
 
 __all__ = ["Engine", "EngineStatus", "SampleLimits", "SpeechChunk"]
 
-WATERMARK_RATE = 24_000
+WATERMARK_RATE = PERTH_RATE
 MAX_WATERMARK_SECONDS = 600.0
 
 
@@ -273,7 +273,7 @@ class Engine:
             timeout=decode_timeout,
         )
         executor = await self._started()
-        slot = executor.slot("perth", load_detector, lambda _detector: None)
+        slot = executor.slot("perth", lambda: load_perth(), lambda _perth: None)
 
         def detect(token: CancelToken) -> float:
             return detector_confidence(slot.get(), audio.samples, audio.sample_rate)

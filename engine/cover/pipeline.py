@@ -8,8 +8,10 @@ inputs' keys and its own settings: the same song with another voice skips separa
 and the same request twice costs a file copy. Cache writes happen behind the next
 stage and are all on disk before :meth:`CoverPipeline.cover` returns.
 
-The stages between separation and mixing are data (:mod:`engine.cover.stages`): each
-is looked up, computed and stored by the same loop here.
+The finished mix carries the Perth watermark (put on after loudness, before the encode,
+so the file people receive is marked). The stages between separation and mixing are
+data (:mod:`engine.cover.stages`): each is looked up, computed and stored by the same
+loop here.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from engine.separate.progress import from_worker
 from engine.separate.service import StemService
 from engine.separate.song import DEFAULT_MAX_SONG_SECONDS, load_song
 from engine.separate.stems import Stems, Track
+from engine.watermark import Marker, OutputMarker
 
 TRANSFORMS: tuple[tuple[CoverStage, TrackTransform], ...] = tuple(
     (stage, stage.transform) for stage in COVER_STAGES if stage.transform is not None
@@ -55,8 +58,12 @@ class CoverPipeline:
         separate_piece_seconds: float = 30.0,
         convert_piece_seconds: float = 15.0,
         priority: Priority = Priority.COVER,
+        marker: Marker | None = None,
     ) -> None:
+        """``marker``: puts the watermark on every finished cover (Perth on ``executor``
+        unless given)."""
         self.executor = executor
+        self.marker: Marker = marker or OutputMarker(executor, priority=priority)
         self.priority = priority
         self.max_song_seconds = max_song_seconds
         self.max_song_bytes = max_song_bytes
@@ -138,6 +145,9 @@ class CoverPipeline:
         finished = await asyncio.to_thread(
             mix_and_master, tracks[Lane.VOCALS], tracks[Lane.INSTRUMENTAL], params, run.timings
         )
+        finished = Track(
+            await self.marker.mark(finished.samples, finished.sample_rate), finished.sample_rate
+        )
         run.report("mix")(1.0)
         octaves = int(metadata.get("vocals", {}).get("octaves", 0))
         record = {
@@ -184,6 +194,7 @@ class CoverPipeline:
             stage="cover",
             effects=lanes[Lane.VOCALS],
             instrumental=lanes[Lane.INSTRUMENTAL],
+            watermark=self.marker.key,
             **job.params.mix_settings(),
         )
         return keys

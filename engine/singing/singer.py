@@ -7,7 +7,7 @@ Steps, for vocals of any length (run on the executor's worker thread):
    in the new voice, but spoken;
 3. the pieces joined with short crossfades (length kept, so the vocals stay in time);
 4. the source melody put back with WORLD (:mod:`engine.singing.melody`), moved by the
-   requested semitones, and the Perth watermark applied as on all Chatterbox output.
+   requested semitones. (The watermark goes on the finished cover, after the mix.)
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ class SingingParams:
     """S3Gen flow-matching steps; None keeps the model's default (10)."""
     piece_seconds: float = 20.0
     seed: int = 0
-    watermark: bool = True
 
     def __post_init__(self) -> None:
         if self.decoder_steps is not None and not 1 <= self.decoder_steps <= 50:
@@ -99,7 +98,6 @@ class ZeroShotSinger:
         self.params = params or SingingParams()
         self._reference_dict: tuple[float, dict[str, Any]] | None = None
         self._voice_pitch: tuple[bool, float | None] = (False, None)
-        self._watermarker: Any = None
 
     @property
     def name(self) -> str:
@@ -191,10 +189,4 @@ class ZeroShotSinger:
         peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
         if peak > PEAK_CEILING:
             samples = samples * (PEAK_CEILING / peak)
-        if self.params.watermark:
-            if self._watermarker is None:
-                import perth
-
-                self._watermarker = perth.PerthImplicitWatermarker()
-            samples = self._watermarker.apply_watermark(samples, sample_rate=sung.sample_rate)
         return Audio(np.ascontiguousarray(samples, dtype=np.float32), sung.sample_rate)

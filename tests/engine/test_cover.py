@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 import pytest_asyncio
 
@@ -19,6 +20,7 @@ from engine.cover import STAGES, CoverParams, CoverPipeline, CoverResult, VocalC
 from engine.executor import CancelToken, GpuExecutor, Priority
 from engine.separate import DemucsSeparator, SongTooLongError
 from engine.separate.progress import Progress
+from engine.watermark import WATERMARK_THRESHOLD
 from tests.engine.cover_fixtures import (
     SingingKit,
     demucs_models_dir_fixture,  # noqa: F401
@@ -26,6 +28,7 @@ from tests.engine.cover_fixtures import (
     single_thread,
     song_file_fixture,  # noqa: F401
 )
+from tests.engine.watermark import file_confidence
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -250,3 +253,38 @@ async def test_a_song_over_the_limit_is_refused_before_any_work(
     with pytest.raises(SongTooLongError, match="covers are limited to 0:02"):
         await pipeline.cover(song_file, Gate())
     assert not separator.loaded
+
+
+@dataclass
+class NoMark:
+    """Leaves audio as it is: the same cover without the watermark, to compare with."""
+
+    key: str = "no-mark"
+
+    async def mark(self, samples: np.ndarray, rate: int) -> np.ndarray:
+        return samples
+
+
+async def test_the_posted_file_carries_the_watermark_in_each_format(
+    first_cover: FirstCover,
+    executor: GpuExecutor,
+    pipeline: CoverPipeline,
+    singing_kit: SingingKit,
+    song_file: Path,
+) -> None:
+    mp3 = await pipeline.cover(
+        song_file, singing_kit.singer("high"), CoverParams(output_format=AudioFormat.MP3)
+    )
+    unmarked_pipeline = CoverPipeline(
+        executor, pipeline.stems.separator, pipeline.stems.cache.root.parent, marker=NoMark()
+    )
+    unmarked = await unmarked_pipeline.cover(song_file, singing_kit.singer("high"))
+    assert "separate" in unmarked.cache_hits and "effects" in unmarked.cache_hits  # only the mix
+    found = {
+        "opus": file_confidence(first_cover.result.path),
+        "mp3": file_confidence(mp3.path),
+        "unmarked opus": file_confidence(unmarked.path),
+    }
+    print(f"watermark confidence on the cover files: {found}")
+    assert found["opus"] >= WATERMARK_THRESHOLD and found["mp3"] >= WATERMARK_THRESHOLD
+    assert found["unmarked opus"] < WATERMARK_THRESHOLD

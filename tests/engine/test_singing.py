@@ -31,7 +31,6 @@ from tests.engine.cover_fixtures import (
     singing_kit_fixture,  # noqa: F401
 )
 from tests.engine.synthetic_music import note_contour, sung_vowel
-from tests.engine.watermark import watermark_confidence
 
 RATE = 24_000
 MELODY = [220.0, 247.0, 262.0, 294.0]
@@ -148,7 +147,6 @@ def test_zero_shot_singing_keeps_time_and_melody(singing_kit: SingingKit) -> Non
         f"cents over {accuracy.compared_frames} frames, {accuracy.voiced_fraction:.0%} voiced"
     )
     assert accuracy.median_cents < 100
-    assert watermark_confidence(result.audio.samples, RATE) > 0.5
 
 
 def test_singing_key_depends_on_voice_and_settings(singing_kit: SingingKit) -> None:
