@@ -15,8 +15,9 @@ async def usable_voices(
     return await voice_choices(parrot_of(interaction).store, actor_of(interaction), current)
 
 
-async def manageable_voices(
+async def changeable_voices(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
+    """The member's own voices: the ones they may rename, share, add samples to, delete."""
     store = parrot_of(interaction).store
-    return await voice_choices(store, actor_of(interaction), current, manageable=True)
+    return await voice_choices(store, actor_of(interaction), current, changeable=True)

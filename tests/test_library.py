@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.store import Store
+from bot.store.audit import AuditAction, Who
 from bot.store.migrations import MigrationError
 from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource, VoiceStatus
 from bot.store.voices import VoiceNameTakenError, new_id
@@ -27,6 +28,7 @@ from bot.voices.archive import (
 )
 from bot.voices.files import VoiceLibrary
 from bot.voices.names import VoiceNameError, check_voice_name
+from bot.voices.removal import delete_voice
 from engine.errors import ParrotError, as_sentence
 from engine.files import TEMP_PREFIX
 
@@ -506,19 +508,22 @@ async def test_member_names_are_never_used_as_paths(
 async def test_delete_removes_rows_then_files(store: Store, library: VoiceLibrary) -> None:
     doomed = await make_voice(store, library, "Doomed", conditionals=True)
     kept = await make_voice(store, library, "Kept")
-    await library.delete(doomed)
+    assert await delete_voice(store, library, doomed, Who.cli())
     assert await store.voices.get(doomed.id) is None
     assert await store.voices.samples(doomed.id) == []
     assert not library.folder(doomed.id).exists()
     assert library.folder(kept.id).is_dir()
     assert len(await store.voices.samples(kept.id)) == 2
+    (entry,) = await store.audit.entries(voice_id=doomed.id)
+    assert entry.action is AuditAction.DELETE and entry.voice_name == "Doomed"
 
 
 async def test_delete_of_a_voice_without_a_folder(store: Store, library: VoiceLibrary) -> None:
     voice = await make_voice(store, library, samples=0)
     assert not library.folder(voice.id).exists()
-    await library.delete(voice)
+    assert await delete_voice(store, library, voice, Who.cli())
     assert await store.voices.count() == 0
+    assert not await delete_voice(store, library, voice, Who.cli())  # already gone
 
 
 # sweep --------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from discord.ext import commands
 
 from bot.checks import parrot_of, require_manager
 from bot.errors import UserFacingError
-from bot.store.models import Visibility
+from bot.store.audit import AuditAction, Who
+from bot.store.models import Visibility, Voice
 from bot.store.settings import GuildSettings
 from bot.voice_lookup import actor_of, usable_voice, voice_choices
 
@@ -52,28 +53,40 @@ class SettingsCog(commands.Cog):
     ) -> None:
         member = require_manager(interaction)
         changes: dict[str, object] = {}
+        shown: dict[str, object] = {}  # the new values by option name, for the audit trail
         if announce_names is not None:
             changes["announce_names"] = int(announce_names)
+            shown["announce_names"] = announce_names
         if max_length is not None:
             if not 20 <= max_length <= 2000:  # Range is Discord's hint, not checked locally
                 raise UserFacingError("max_length must be between 20 and 2000.")
-            changes["max_text_chars"] = max_length
+            changes["max_text_chars"] = shown["max_length"] = max_length
         if idle_timeout is not None:
             if not 30 <= idle_timeout <= 3600:
                 raise UserFacingError("idle_timeout must be between 30 and 3600 seconds.")
-            changes["idle_timeout_s"] = idle_timeout
+            changes["idle_timeout_s"] = shown["idle_timeout"] = idle_timeout
         if clear_required_role:
-            changes["required_role_id"] = None
+            changes["required_role_id"] = shown["required_role"] = None
         elif required_role is not None:
-            changes["required_role_id"] = required_role.id
+            changes["required_role_id"] = shown["required_role"] = required_role.id
+        voice: Voice | None = None
         if default_voice is not None:
             voice = await usable_voice(self.bot.store, default_voice, actor_of(interaction))
             if voice.visibility is Visibility.PRIVATE:
                 raise UserFacingError(
                     f"**{voice.name}** is private; share it with `/voice share` first."
                 )
-            changes["default_voice_id"] = voice.id
-        current = await self.bot.store.settings.update_guild(member.guild.id, **changes)
+            changes["default_voice_id"] = shown["default_voice"] = voice.id
+        async with self.bot.store.unit_of_work() as work:
+            current = await work.settings.update_guild(member.guild.id, **changes)
+            for setting, value in shown.items():
+                await work.audit.record(
+                    AuditAction.SETTINGS,
+                    Who.member(member.id),
+                    voice=voice if setting == "default_voice" else None,
+                    guild_id=member.guild.id,
+                    detail={"setting": setting, "value": value},
+                )
         await interaction.response.send_message(
             embed=await self._describe(member.guild, current), ephemeral=True
         )

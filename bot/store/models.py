@@ -10,7 +10,7 @@ from enum import StrEnum
 
 class Visibility(StrEnum):
     PRIVATE = "private"
-    """Only the owner (and server managers) may use it."""
+    """Only its owner may use it (server managers may hide or delete it)."""
     GUILD = "guild"
     """Shared with the server it was enrolled in."""
     GLOBAL = "global"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.store.audit import AuditRepository
 from bot.store.database import Statements
 from bot.store.generations import GenerationRepository
+from bot.store.hides import HideRepository
 from bot.store.jobs import JobRepository
 from bot.store.personal import PersonalDataRepository
 from bot.store.presets import PresetRepository
@@ -23,6 +24,7 @@ class Repositories:
         self.presets = PresetRepository(statements)
         self.personal = PersonalDataRepository(statements)
         self.audit = AuditRepository(statements)
+        self.hides = HideRepository(statements)
 
 
 class UnitOfWork(Repositories):

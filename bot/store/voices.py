@@ -14,6 +14,7 @@ from bot.store.models import Consent, Visibility, Voice, VoiceSample, VoiceSourc
 from engine.api import ParrotError
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+_NOT_HIDDEN_IN_GUILD = "id NOT IN (SELECT voice_id FROM voice_hides WHERE guild_id = :guild)"
 
 
 def new_id() -> str:
@@ -111,21 +112,29 @@ class VoiceRepository:
         )
         return [Voice.from_row(row) for row in rows]
 
-    async def usable(
-        self, *, guild_id: int, user_id: int, include_guild_private: bool = False
-    ) -> builtins.list[Voice]:
-        """Ready voices a member may speak with here: theirs, the server's shared ones, presets.
-
-        ``include_guild_private`` adds other members' private voices enrolled in this server
-        (server managers may use those).
-        """
-        private_clause = "OR guild_id = :guild" if include_guild_private else ""
+    async def usable(self, *, guild_id: int, user_id: int) -> builtins.list[Voice]:
+        """Ready voices a member may speak with here: theirs, the server's shared ones and
+        presets, less those the server's moderators hid here."""
         rows = await self._sql.fetch_all(
             "SELECT * FROM voices WHERE status = 'ready' AND ("
             " owner_id = :user OR visibility = 'global'"
-            f" OR (visibility = 'guild' AND guild_id = :guild) {private_clause})"
+            " OR (visibility = 'guild' AND guild_id = :guild))"
+            f" AND {_NOT_HIDDEN_IN_GUILD}"
             " ORDER BY owner_id = :user DESC, name COLLATE NOCASE",
             {"user": user_id, "guild": guild_id},
+        )
+        return [Voice.from_row(row) for row in rows]
+
+    async def moderatable(self, guild_id: int) -> builtins.list[Voice]:
+        """Voices a server's moderators may want to act on: those enrolled there, presets,
+        those hidden there and any voice spoken there (a member's voice from elsewhere)."""
+        rows = await self._sql.fetch_all(
+            "SELECT * FROM voices WHERE status != 'retired' AND ("
+            " guild_id = :guild OR visibility = 'global'"
+            " OR id IN (SELECT voice_id FROM voice_hides WHERE guild_id = :guild)"
+            " OR id IN (SELECT voice_id FROM generations WHERE guild_id = :guild))"
+            " ORDER BY name COLLATE NOCASE",
+            {"guild": guild_id},
         )
         return [Voice.from_row(row) for row in rows]
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.store import Store
-from bot.store.models import Voice
 from engine.api import remove_stale_temporaries
 
 log = logging.getLogger(__name__)
@@ -54,12 +53,6 @@ class VoiceLibrary:
     async def remove_folder(self, voice_id: str) -> None:
         """Remove a voice's folder (after its rows are gone, or when they never came)."""
         await asyncio.to_thread(shutil.rmtree, self.folder(voice_id), True)
-
-    async def delete(self, voice: Voice) -> None:
-        """Remove the voice's rows, then every file it had."""
-        await self._store.voices.delete(voice.id)
-        await self.remove_folder(voice.id)
-        log.info("deleted voice %s (%s)", voice.id, voice.name)
 
     async def sweep(self) -> SweepReport:
         """Remove voice folders no row points at, and leftovers of interrupted writes."""

@@ -19,10 +19,12 @@ from bot.store.audit import Who
 from bot.store.models import Consent, ConsentPath, JobState, Visibility, Voice, VoiceSource
 from bot.voices.enrolment import VoiceEnroller
 from engine.config import SingingMethod
+from engine.watermark import WATERMARK_THRESHOLD
 from tests.bot.conftest import reply_text, sub
 from tests.checkpoints.rvc import small_rvc_voice, write_index
 from tests.conftest import TEST_TOKEN, started_bot
 from tests.engine.cover_fixtures import song_file_fixture  # noqa: F401
+from tests.engine.watermark import file_confidence
 from tests.fakediscord import FakeDiscord, FakeGuild
 
 EPHEMERAL = 64
@@ -111,6 +113,13 @@ def probe_duration(data: bytes, folder: Path) -> float:
     return float(result.stdout)
 
 
+def posted_confidence(data: bytes, folder: Path) -> float:
+    """Perth's confidence on the file as Discord received it."""
+    path = folder / "posted-cover"
+    path.write_bytes(data)
+    return file_confidence(path)
+
+
 def cancel_id(log: Any) -> str:
     components = log.sent[0]["components"] if log.sent else log.edits[-1]["components"]
     return str(components[0]["components"][0]["custom_id"])
@@ -139,6 +148,7 @@ async def test_a_cover_is_posted_with_progress_and_recorded(
     name, data = log.files[-1]
     assert name.endswith(".ogg")
     assert probe_duration(data, tmp_path) == pytest.approx(3.0, abs=0.15)
+    assert posted_confidence(data, tmp_path) >= WATERMARK_THRESHOLD
 
     jobs = await cover_bot.store.jobs.unfinished()
     assert jobs == []
@@ -196,12 +206,13 @@ async def test_a_singing_model_is_checked_attached_and_used(
     await fake_discord.wait_for(lambda: bool(log.files), timeout=COVER_WAIT_S)
     assert "Sung with RVC model" in log.followups[-1]["content"]
     assert probe_duration(log.files[-1][1], tmp_path) == pytest.approx(3.0, abs=0.15)
+    assert posted_confidence(log.files[-1][1], tmp_path) >= WATERMARK_THRESHOLD
 
     other = await fake_discord.slash(
         guild, people["other"], "voice", sub("forget-singing-model", voice=voice.name)
     )
     await fake_discord.wait_for(lambda: other.answered)
-    assert "Only the owner of **Olive** or a server manager" in reply_text(other)
+    assert "Only the owner of **Olive** can change it" in reply_text(other)
     log = await fake_discord.slash(
         guild, owner, "voice", sub("forget-singing-model", voice=voice.name)
     )

@@ -8,13 +8,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import numpy as np
 import pytest
 
 from bot.client import ParrotBot
 from bot.runtime import sample_limits
-from bot.store.audit import Who
+from bot.store.audit import AuditAction, Who
 from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource
 from bot.voice.pcm import to_discord_pcm
 from bot.voices.enrolment import VoiceEnroller
@@ -179,6 +180,10 @@ async def test_autoread_reads_a_listeners_message_in_their_default_voice(
     )
     await fake_discord.wait_for(lambda: denied.answered)
     assert "Manage Server" in reply_text(denied)
+    entries = await speaking_bot.store.audit.entries(guild_id=guild.id)
+    (entry,) = [entry for entry in entries if entry.action is AuditAction.SETTINGS]
+    assert entry.who == Who.member(int(admin["id"]))
+    assert entry.detail == {"setting": "autoread_channel", "value": ANY}
 
     await in_voice(speaking_bot, fake_discord, guild, owner)
     joined = await fake_discord.slash(guild, owner, "join")

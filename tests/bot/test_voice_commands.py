@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from bot.client import ParrotBot
-from bot.store.models import Visibility
+from bot.store.audit import AuditAction, Who
+from bot.store.models import ConsentPath, Visibility
 from tests.bot.conftest import add_voice, reply_text, sub
 from tests.engine.speech import espeak
 from tests.fakediscord import FakeDiscord, FakeGuild
@@ -92,6 +93,13 @@ async def test_enrol_from_an_ogg_voice_message_then_manage_the_voice(
     log = await fake_discord.slash(guild, owner, "voice", sub("share", voice=voice.id, shared=True))
     await fake_discord.wait_for(lambda: log.answered)
     assert (await speaking_bot.store.voices.get(voice.id)).visibility is Visibility.GUILD  # type: ignore[union-attr]
+    log = await fake_discord.slash(guild, owner, "voice", sub("info", voice=voice.id))
+    await fake_discord.wait_for(lambda: log.answered)
+    assert f"{voice.consent_at[:10]} via Discord" in reply_text(log)  # type: ignore[index]
+    other = await fake_discord.slash(guild, people["other"], "voice", sub("info", voice=voice.id))
+    await fake_discord.wait_for(lambda: other.answered)
+    fields = {f["name"]: f["value"] for f in other.callbacks[0]["data"]["embeds"][0]["fields"]}
+    assert fields["Consent"] == "given via Discord"  # the owner's record is theirs
 
     log = await fake_discord.slash(
         guild, owner, "voice", sub("rename", voice="olive", new_name="Olive Two")
@@ -120,6 +128,15 @@ async def test_enrol_from_an_ogg_voice_message_then_manage_the_voice(
     assert not folder.exists()
     assert await speaking_bot.store.settings.member_voice(guild.id, int(owner["id"])) is None
 
+    # each action is in the audit trail: who, which voice, where
+    entries = list(reversed(await speaking_bot.store.audit.entries(voice_id=voice.id)))
+    actions = [entry.action for entry in entries]
+    assert actions == [AuditAction.ENROL, AuditAction.SHARE, AuditAction.RENAME, AuditAction.DELETE]
+    assert {entry.who for entry in entries} == {Who.member(int(owner["id"]))}
+    assert {entry.guild_id for entry in entries} == {guild.id}
+    assert entries[2].detail == {"from": "Olive", "to": "Olive Two"}
+    assert entries[3].voice_name == "Olive Two"
+
 
 async def test_add_sample_rebuilds_the_voice(
     speaking_bot: ParrotBot,
@@ -133,19 +150,60 @@ async def test_add_sample_rebuilds_the_voice(
     [voice] = await speaking_bot.store.voices.list(owner_id=int(owner["id"]))
     conditionals = speaking_bot.library.folder(voice.id) / "conds-chatterbox-original.pt"
     before = conditionals.stat().st_mtime_ns
-    option, resolved = _attachment_option(fake_discord, speech_clips["mp3"])
-    options = [{"name": "voice", "type": 3, "value": voice.id}, option]
-    log = await fake_discord.slash(
+    log = await _add_sample(fake_discord, guild, owner, voice.id, speech_clips["mp3"])
+    await fake_discord.wait_for(lambda: bool(log.followups), timeout=120)
+    assert "2 in all" in reply_text(log)
+    _, second = await speaking_bot.store.voices.samples(voice.id)
+    assert conditionals.stat().st_mtime_ns != before
+    assert second.consent is not None and second.consent.via is ConsentPath.DISCORD
+    rows = await speaking_bot.store.db.fetch_all(
+        "SELECT consent_via FROM voice_samples WHERE voice_id = ?", (voice.id,)
+    )
+    assert [row[0] for row in rows] == ["discord", "discord"]
+    [entry, _] = await speaking_bot.store.audit.entries(voice_id=voice.id)
+    assert entry.action is AuditAction.ADD_SAMPLE and entry.who == Who.member(int(owner["id"]))
+    assert entry.guild_id == guild.id
+
+
+async def _add_sample(
+    fake: FakeDiscord,
+    guild: FakeGuild,
+    member: dict[str, Any],
+    voice: str,
+    path: Path,
+    *,
+    consent: bool = True,
+) -> Any:
+    option, resolved = _attachment_option(fake, path)
+    options = [
+        {"name": "voice", "type": 3, "value": voice},
+        option,
+        {"name": "consent", "type": 5, "value": consent},
+    ]
+    return await fake.slash(
         guild,
-        owner,
+        member,
         "voice",
         [{"name": "add-sample", "type": 1, "options": options}],
         resolved=resolved,
     )
-    await fake_discord.wait_for(lambda: bool(log.followups), timeout=120)
-    assert "2 in all" in reply_text(log)
-    assert len(await speaking_bot.store.voices.samples(voice.id)) == 2
-    assert conditionals.stat().st_mtime_ns != before
+
+
+async def test_add_sample_without_consent_is_refused_before_any_download(
+    running_bot: ParrotBot,
+    fake_discord: FakeDiscord,
+    guild: FakeGuild,
+    people: dict[str, dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    voice = await add_voice(running_bot, "Olive", people["owner"], guild)
+    path = tmp_path / "clip.wav"
+    path.write_bytes(b"\x00" * 2048)
+    log = await _add_sample(fake_discord, guild, people["owner"], voice.id, path, consent=False)
+    await fake_discord.wait_for(lambda: log.answered)
+    assert "Set `consent` to True" in reply_text(log)
+    assert fake_discord.cdn_downloads == []
+    assert await running_bot.store.voices.samples(voice.id) == []
 
 
 @pytest.mark.parametrize(
@@ -223,13 +281,13 @@ async def test_enrol_refuses_audio_that_is_too_short(
 
 # the permission matrix ------------------------------------------------------------------
 ALLOWED = {
-    # (actor, visibility) -> may manage (rename/share/delete/add-sample), may use (info/default)
+    # (actor, visibility) -> may change (rename/share/delete), may use (info/default)
     ("owner", Visibility.PRIVATE): (True, True),
     ("other", Visibility.PRIVATE): (False, False),
-    ("admin", Visibility.PRIVATE): (True, True),
+    ("admin", Visibility.PRIVATE): (False, False),  # managers moderate: /moderate
     ("owner", Visibility.GUILD): (True, True),
     ("other", Visibility.GUILD): (False, True),
-    ("admin", Visibility.GUILD): (True, True),
+    ("admin", Visibility.GUILD): (False, True),
 }
 
 
@@ -263,6 +321,8 @@ async def test_permission_matrix(
                 assert success in text, context
             else:
                 assert "don't know a voice" in text or "Only the owner" in text, context
+            if not allowed and actor == "admin" and visibility is Visibility.GUILD:
+                assert "`/moderate`" in text, context  # what a manager may do instead
             assert log.callbacks[0]["data"]["flags"] & EPHEMERAL, context
 
 

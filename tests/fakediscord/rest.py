@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from tests.fakediscord.server import FakeDiscord, InteractionLog
 
 UNKNOWN_MESSAGE = 404, {"message": "Unknown Message", "code": 10008}
+DMS_CLOSED = 403, {"message": "Cannot send messages to this user", "code": 50007}
 
 
 class RestRoutes:
@@ -69,7 +70,11 @@ class RestRoutes:
             case "GET", ["webhooks", _, token, "messages", message_id]:
                 found = self._webhook_message(token, message_id)
                 return UNKNOWN_MESSAGE if found is None else (200, found)
+            case "POST", ["users", "@me", "channels"]:
+                return 200, self._fake.open_dm(int((body or {})["recipient_id"]))
             case "POST", ["channels", channel_id, "messages"]:
+                if self._fake.dm_closed(int(channel_id)):
+                    return DMS_CLOSED
                 sent = self._store_message(int(channel_id), body or {}, files)
                 return 200, sent
             case "POST", ["channels", _, "typing"]:

@@ -131,6 +131,10 @@ class FakeDiscord:
         self.interactions: dict[str, InteractionLog] = {}
         self.synced_commands: dict[int | None, list[dict[str, Any]]] = {}
         self.channel_messages: dict[int, list[dict[str, Any]]] = {}
+        self.dm_channels: dict[int, dict[str, Any]] = {}
+        """The bot's direct-message channel with each user, by user id."""
+        self.closed_dms: set[int] = set()
+        """Users who accept no direct messages from the bot (sending answers 403, 50007)."""
         self.cdn_files: dict[str, tuple[bytes, str | None]] = {}
         self.cdn_downloads: list[str] = []
         self.voice = FakeVoiceServer()
@@ -322,6 +326,35 @@ class FakeDiscord:
         )
         await self.dispatch("MESSAGE_CREATE", message)
         return message
+
+    # direct messages ----------------------------------------------------------------------
+    def open_dm(self, user_id: int) -> dict[str, Any]:
+        """The DM channel with a user (``POST /users/@me/channels``), made on first use."""
+        if user_id not in self.dm_channels:
+            known = [
+                g.members[user_id]["user"] for g in self.guilds.values() if user_id in g.members
+            ]
+            recipient = known[0] if known else payloads.user(user_id)
+            self.dm_channels[user_id] = {
+                "id": str(snowflake()),
+                "type": 1,
+                "recipients": [recipient],
+                "last_message_id": None,
+            }
+        return self.dm_channels[user_id]
+
+    def dm_closed(self, channel_id: int) -> bool:
+        return any(
+            int(channel["id"]) == channel_id and user_id in self.closed_dms
+            for user_id, channel in self.dm_channels.items()
+        )
+
+    def direct_messages(self, user_payload: dict[str, Any]) -> list[str]:
+        """The text of every direct message the bot sent to a user, in order."""
+        channel = self.dm_channels.get(int(user_payload["id"]))
+        if channel is None:
+            return []
+        return [message["content"] for message in self.channel_messages.get(int(channel["id"]), [])]
 
     # gateway ----------------------------------------------------------------------------
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import asyncio
 from pathlib import Path
 
 from bot.store import Store
+from bot.store.audit import AuditAction, Who
 from bot.store.models import Voice
 from bot.store.voices import new_id
 from bot.voices.files import VoiceLibrary
@@ -61,9 +62,15 @@ async def attach_singing_model(
     voice: Voice,
     model_source: Path,
     index_source: Path | None = None,
+    *,
+    who: Who,
+    guild_id: int | None = None,
 ) -> RvcModelInfo:
     """Validate an RVC export (and index), copy it into the voice's folder and point the
-    voice at it, replacing any earlier one. Raises ``RvcCheckpointError``/``RvcIndexError``."""
+    voice at it, replacing any earlier one. Raises ``RvcCheckpointError``/``RvcIndexError``.
+
+    The row and its audit entry (``who``; ``guild_id`` where it was asked, else the
+    voice's home) are written together."""
     info = await engine.describe_singing_model(model_source, index_source)
     folder = library.folder(voice.id) / SINGING_FOLDER
     stem = new_id()
@@ -76,9 +83,17 @@ async def attach_singing_model(
         if index_source is not None and index is not None:
             await asyncio.to_thread(atomic_copy, index_source, index)
             written.append(index)
-        await store.voices.set_singing_model(
-            voice.id, library.relative(model), library.relative(index) if index else None
-        )
+        async with store.unit_of_work() as work:
+            await work.voices.set_singing_model(
+                voice.id, library.relative(model), library.relative(index) if index else None
+            )
+            await work.audit.record(
+                AuditAction.ATTACH_SINGING_MODEL,
+                who,
+                voice=voice,
+                guild_id=guild_id,
+                detail={"model": str(info), "index": index is not None},
+            )
     except BaseException:
         await asyncio.to_thread(_remove, written)
         raise
@@ -88,11 +103,23 @@ async def attach_singing_model(
     return info
 
 
-async def detach_singing_model(store: Store, library: VoiceLibrary, voice: Voice) -> bool:
-    """Forget the voice's RVC model and delete its files; False when it had none."""
+async def detach_singing_model(
+    store: Store,
+    library: VoiceLibrary,
+    voice: Voice,
+    *,
+    who: Who,
+    guild_id: int | None = None,
+) -> bool:
+    """Forget the voice's RVC model (recording who did it) and delete its files; False when
+    it had none."""
     previous = singing_model_paths(library, voice)
     if previous is None:
         return False
-    await store.voices.set_singing_model(voice.id, None)
+    async with store.unit_of_work() as work:
+        await work.voices.set_singing_model(voice.id, None)
+        await work.audit.record(
+            AuditAction.REMOVE_SINGING_MODEL, who, voice=voice, guild_id=guild_id
+        )
     await asyncio.to_thread(_remove, [path for path in previous if path is not None])
     return True

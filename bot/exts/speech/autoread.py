@@ -13,6 +13,7 @@ from bot.checks import require_manager, require_speaker_role
 from bot.errors import UserFacingError
 from bot.exts.speech.normalize import normalize_for_reading
 from bot.exts.speech.speaker import Speaker
+from bot.store.audit import AuditAction, Who
 from bot.voice.player import QueueFullError
 from bot.voice_lookup import actor_of_member
 
@@ -48,7 +49,7 @@ class AutoreadCog(commands.Cog):
         member = require_manager(interaction)
         guild = member.guild
         if not enabled:
-            await self.bot.store.settings.update_guild(guild.id, autoread_channel_id=None)
+            await self._set_channel(guild.id, member.id, None)
             self.channels.pop(guild.id, None)
             await interaction.response.send_message("Stopped reading aloud.", ephemeral=True)
             return
@@ -62,13 +63,24 @@ class AutoreadCog(commands.Cog):
             raise UserFacingError("Pick a text channel to read aloud.")
         if not target.permissions_for(guild.me).read_messages:
             raise UserFacingError(f"I can't read {target.mention}: I'm missing View Channel there.")
-        await self.bot.store.settings.update_guild(guild.id, autoread_channel_id=target.id)
+        await self._set_channel(guild.id, member.id, target.id)
         self.channels[guild.id] = target.id
         await interaction.response.send_message(
             f"Reading {target.mention} aloud to the people in my voice channel. "
             "Each member speaks in their `/voice default`.",
             ephemeral=True,
         )
+
+    async def _set_channel(self, guild_id: int, member_id: int, channel_id: int | None) -> None:
+        """Store the server's auto-read channel and its audit entry together."""
+        async with self.bot.store.unit_of_work() as work:
+            await work.settings.update_guild(guild_id, autoread_channel_id=channel_id)
+            await work.audit.record(
+                AuditAction.SETTINGS,
+                Who.member(member_id),
+                guild_id=guild_id,
+                detail={"setting": "autoread_channel", "value": channel_id},
+            )
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
