@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.store import Store
+from bot.store.audit import Who
 from bot.store.personal import Removed
 from bot.usage import iso_utc
 from bot.voices.files import VoiceLibrary
@@ -74,7 +75,8 @@ class PrivacyService:
         self, user_id: int, destination: Path, *, max_bytes: int | None = None
     ) -> ExportResult:
         """A zip of everything held about the member: ``parrot-data.json`` (their voices'
-        metadata, history, settings, jobs) and their voices' samples.
+        metadata and consent, history, settings, jobs, audit entries and hides) and their
+        voices' samples.
 
         With ``max_bytes`` (an upload limit), samples that do not fit are left out and
         listed in the manifest as such; the metadata is always complete.
@@ -130,22 +132,33 @@ class PrivacyService:
         return result
 
     # deletion ----------------------------------------------------------------------------
-    async def purge_member(self, user_id: int) -> PurgeReport:
+    async def purge_member(self, user_id: int, *, who: Who | None = None) -> PurgeReport:
         """Everything about a member, in every server: voices, samples, files, history,
-        settings and jobs (and audio others made with the member's voices)."""
+        settings and jobs (and audio others made with the member's voices). The audit trail
+        keeps its entries without the member and their voices, like history does.
+
+        ``who`` asked for it (the audit entry of the purge): by default the member
+        themselves, who is forgotten too."""
         await self._store.personal.erase_freed_content()
         journal = self._journal_path()
-        removed = await self._store.personal.delete_member(user_id, self._journal(journal))
+        removed = await self._store.personal.delete_member(
+            user_id, self._journal(journal), who=who or Who.forgotten_member()
+        )
         report = await self._remove_files(removed, journal)
         log.info("purged member %s: %s", user_id, report)
         return report
 
-    async def purge_guild(self, guild_id: int) -> PurgeReport:
+    async def purge_guild(self, guild_id: int, *, who: Who | None = None) -> PurgeReport:
         """A server that removed the bot: its settings, its members' settings there, the
-        voices enrolled there, its history, jobs and their files."""
+        voices enrolled there, its history, jobs, hides and their files. The audit trail
+        forgets the server and those voices (see ``PersonalDataRepository.delete_guild``).
+
+        ``who`` asked for it (the audit entry of the purge; the CLI by default)."""
         await self._store.personal.erase_freed_content()
         journal = self._journal_path()
-        removed = await self._store.personal.delete_guild(guild_id, self._journal(journal))
+        removed = await self._store.personal.delete_guild(
+            guild_id, self._journal(journal), who=who or Who.cli()
+        )
         report = await self._remove_files(removed, journal)
         log.info("purged guild %s: %s", guild_id, report)
         return report

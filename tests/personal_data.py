@@ -8,8 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.store import Store
-from bot.store.models import JobState, Visibility, VoiceSource, VoiceStatus
+from bot.store.audit import AuditAction, Who
+from bot.store.models import Consent, ConsentPath, JobState, Visibility, VoiceSource, VoiceStatus
 from bot.store.voices import new_id
+
+MODERATOR = 4_040_404
+"""Another member, who hides the seeded member's voice (their entry about it stays theirs)."""
+CONSENT = Consent("2026-01-02T03:04:05+00:00", ConsentPath.DISCORD)
 
 
 @dataclass
@@ -31,8 +36,10 @@ async def seed_member(
     *,
     generations: int = 2,
 ) -> Seeded:
-    """A voice with two samples and conditionals, history with cover and speech output
-    files, a finished cover job with input and output files, and a default voice."""
+    """A voice with two samples (both with consent) and conditionals, history with cover
+    and speech output files, a finished cover job with input and output files, a default
+    voice, audit entries (made by the member, and one by a moderator about their voice),
+    and a hide the member made as a moderator of a preset."""
     seeded = Seeded(user_id, guild_id, marker=marker)
     voice = await store.voices.create(
         name=f"{marker}voice",
@@ -41,6 +48,7 @@ async def seed_member(
         visibility=Visibility.PRIVATE,
         source=VoiceSource.UPLOAD,
         status=VoiceStatus.READY,
+        consent=CONSENT,
     )
     seeded.voice_ids.append(voice.id)
     folder = data_dir / "voices" / voice.id
@@ -58,6 +66,7 @@ async def seed_member(
             duration_s=3.0 + index,
             sample_rate=24_000,
             sample_id=sample_id,
+            consent=CONSENT,
         )
     conditionals = folder / "conds-chatterbox-original.pt"
     conditionals.write_bytes(f"conds of {marker}".encode())
@@ -101,7 +110,48 @@ async def seed_member(
         job.id, JobState.DONE, output_path=job_output.relative_to(data_dir).as_posix()
     )
     await store.settings.set_member_voice(guild_id, user_id, voice.id)
+    await seed_audit(store, seeded, voice.id)
     return seeded
+
+
+async def seed_audit(store: Store, seeded: Seeded, voice_id: str) -> None:
+    """The member's trail: they enrolled and renamed their voice and set their default; a
+    moderator hid it; they hid a preset in their server (a ``voice_hides`` row too)."""
+    voice = await store.voices.get(voice_id)
+    assert voice is not None
+    member, where, marker = Who.member(seeded.user_id), seeded.guild_id, seeded.marker
+    await store.audit.record(AuditAction.ENROL, member, voice=voice, detail={"samples": 2})
+    await store.audit.record(
+        AuditAction.RENAME, member, voice=voice, detail={"from": f"{marker}old", "to": voice.name}
+    )
+    await store.audit.record(
+        AuditAction.SETTINGS, member, guild_id=where, detail={"default_voice": voice.id}
+    )
+    hide = "INSERT INTO voice_hides (voice_id, guild_id, hidden_by, reason) VALUES (?, ?, ?, ?)"
+    await store.db.execute(hide, (voice.id, where, MODERATOR, f"{marker} is too loud"))
+    await store.audit.record(
+        AuditAction.HIDE,
+        Who.member(MODERATOR),
+        voice=voice,
+        guild_id=where,
+        detail={"reason": f"{marker} is too loud"},
+    )
+    preset = await store.voices.create(
+        name=f"preset-{new_id()}",
+        owner_id=None,
+        guild_id=None,
+        visibility=Visibility.GLOBAL,
+        source=VoiceSource.PRESET,
+        status=VoiceStatus.READY,
+    )
+    await store.db.execute(hide, (preset.id, where, seeded.user_id, f"{marker} dislikes it"))
+    await store.audit.record(
+        AuditAction.HIDE,
+        member,
+        voice=preset,
+        guild_id=where,
+        detail={"reason": f"{marker} dislikes it"},
+    )
 
 
 def rows_mentioning(database: Path, values: set[object]) -> list[str]:

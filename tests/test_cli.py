@@ -32,6 +32,8 @@ COMMANDS: list[list[str]] = [
     ["voices", "delete"],
     ["voices", "export"],
     ["voices", "import"],
+    ["voices", "enroll"],
+    ["audit"],
     ["run"],
     ["sync"],
     ["doctor"],
@@ -118,7 +120,7 @@ def test_help(cli: Callable[..., Result], command: list[str]) -> None:
 
 def test_root_help_lists_every_command(cli: Callable[..., Result]) -> None:
     output = cli("-h").output
-    for name in ("run", "sync", "doctor", "db", "voices"):
+    for name in ("run", "sync", "doctor", "db", "voices", "audit", "purge"):
         assert name in output
 
 
@@ -170,6 +172,7 @@ def test_db_migrate_then_status(cli: Callable[..., Result], data_dir: Path) -> N
     assert "voices: 1" in status.stdout
     assert "voice_samples: 2" in status.stdout
     assert "jobs: 0" in status.stdout
+    assert "audit_log: 0" in status.stdout and "voice_hides: 0" in status.stdout
 
 
 def test_db_status_reports_pending_migrations(cli: Callable[..., Result], data_dir: Path) -> None:

@@ -105,7 +105,7 @@ def singer(
     runner = CliRunner(env=base_env(data, cover_models_dir))
     with clean_environment(data.parent / "cwd"):
         enrolled = runner.invoke(
-            app, ["voices", "enroll", "Singer", str(short_speech_clips["wav"])]
+            app, ["voices", "enroll", "Singer", str(short_speech_clips["wav"]), "--consent"]
         )
     assert enrolled.exit_code == 0, enrolled.output
     return runner, data

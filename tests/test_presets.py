@@ -19,7 +19,8 @@ from bot.presets.sources import scan_references
 from bot.runtime import build_engine
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.models import Visibility, VoiceSource, VoiceStatus
+from bot.store.audit import AuditAction, Who
+from bot.store.models import ConsentPath, Visibility, VoiceSource, VoiceStatus
 from bot.store.presets import PresetStatus
 from bot.voice_lookup import default_voice
 from engine.engine import Engine
@@ -166,6 +167,26 @@ async def test_presets_lifecycle(
         assert choir is not None and choir.status is VoiceStatus.READY
         preset = await store.presets.get("choir")
         assert preset is not None and preset.status is PresetStatus.READY
+
+        # consent: the bot owner placed every file; the trail is Parrot's own doing
+        for voice in await store.voices.list():
+            assert voice.consent_via is ConsentPath.PRESET and voice.consent_at
+            samples = await store.voices.samples(voice.id)
+            assert all(s.consent and s.consent.via is ConsentPath.PRESET for s in samples)
+        trail = await store.audit.entries()
+        assert all(entry.who == Who.system() for entry in trail)
+
+        def actions_on(voice_id: str) -> list[str]:
+            return [entry.action.value for entry in trail if entry.voice_id == voice_id]
+
+        assert actions_on(narrator.id) == ["delete", "enrol"]
+        assert actions_on(updated.id) == ["replace", "enrol"]
+        assert actions_on(voices["Choir"].id) == ["restore", "retire", "enrol"]
+        replaced = next(e for e in trail if e.action is AuditAction.REPLACE)
+        assert replaced.voice_name == "Narrator" and replaced.detail == {
+            "replaces": narrator.id,
+            "source": "Narrator.wav",
+        }
 
 
 def preset_folder(settings: Settings, voice_id: str) -> Path:

@@ -13,8 +13,9 @@ import pytest
 
 from bot.privacy import MANIFEST_NAME, PrivacyService
 from bot.store import Store
+from bot.store.audit import ActorKind, AuditAction
 from bot.usage import iso_utc
-from tests.personal_data import files_mentioning, rows_mentioning, seed_member
+from tests.personal_data import MODERATOR, files_mentioning, rows_mentioning, seed_member
 
 MEMBER, OTHER, GUILD, OTHER_GUILD = 1001, 2002, 77, 88
 
@@ -44,6 +45,9 @@ async def test_purge_member_leaves_nothing_of_them(tmp_path: Path) -> None:
         stems = data_dir / "cache" / "covers" / "stems" / "abc123" / "vocals.flac"
         stems.parent.mkdir(parents=True)
         stems.write_bytes(b"zebra vocals")
+        traces = rows_mentioning(data_dir / "parrot.db", {MEMBER, "zebra", *gone.voice_ids})
+        assert {hit.split(".")[0] for hit in traces} >= {"audit_log", "voice_hides"}
+        trail_before = len(await store.audit.entries())
 
         report = await PrivacyService(store, data_dir).purge_member(MEMBER)
 
@@ -54,6 +58,7 @@ async def test_purge_member_leaves_nothing_of_them(tmp_path: Path) -> None:
         others = await store.generations.for_user(OTHER, limit=50)
         assert len(others) == 3  # the borrowed entry stays in their history, without a file
         assert all(g.output_path is None for g in others if g.voice_id is None)
+        await assert_trail_forgets_the_member(store, trail_before)
 
     everything = [*gone.files, *gone_elsewhere.files, borrowed, stems]
     assert not any(path.exists() for path in everything)
@@ -62,6 +67,34 @@ async def test_purge_member_leaves_nothing_of_them(tmp_path: Path) -> None:
     assert files_mentioning(data_dir, needles) == []
     assert rows_mentioning(data_dir / "parrot.db", {MEMBER, *needles}) == []
     assert rows_mentioning(data_dir / "parrot.db", {OTHER})  # the other member is untouched
+
+
+async def assert_trail_forgets_the_member(store: Store, entries_before: int) -> None:
+    """The actions and their times stay; who made them and which voice they were about go,
+    except another member's voice that the purged member acted on."""
+    trail = await store.audit.entries()
+    assert len(trail) == entries_before + 1  # nothing deleted, the purge recorded
+    purge = trail[0]
+    assert purge.action is AuditAction.PURGE and purge.who.kind is ActorKind.MEMBER
+    assert purge.who.member_id is None and purge.detail == {"target": "member", "voices": 2}
+    forgotten = [e for e in trail if e.who.kind is ActorKind.MEMBER and e.who.member_id is None]
+    assert sorted(e.action.value for e in forgotten[1:]) == sorted(
+        ["enrol", "rename", "settings", "hide"] * 2
+    )
+    assert all(e.detail is None for e in forgotten[1:])
+    assert all(e.at for e in trail)
+    hides_of_presets = [e for e in forgotten if e.action is AuditAction.HIDE]
+    assert all(e.voice_id is not None for e in hides_of_presets)  # the preset's trail
+    their_voices = [e for e in forgotten if e.action is not AuditAction.HIDE]
+    assert all(e.voice_id is e.voice_name is e.voice_owner_id is None for e in their_voices)
+    moderated = await store.audit.entries(member_id=MODERATOR)
+    hidden_by_moderator = [e for e in moderated if e.guild_id in (GUILD, OTHER_GUILD)]
+    assert len(hidden_by_moderator) == 3  # the purged member's two voices and OTHER's
+    assert sum(e.voice_id is None and e.detail is None for e in hidden_by_moderator) == 2
+    # hides of their voices went with them; hides they made stay, without who or why
+    hides = [tuple(row) for row in await store.db.fetch_all("SELECT * FROM voice_hides")]
+    assert len(hides) == 4 and {row[2] for row in hides} == {None, OTHER, MODERATOR}
+    assert [row[3] for row in hides if row[2] is None] == [None, None]
 
 
 async def test_purge_guild(tmp_path: Path) -> None:
@@ -75,6 +108,15 @@ async def test_purge_guild(tmp_path: Path) -> None:
         report = await PrivacyService(store, data_dir).purge_guild(GUILD)
 
         assert report.voices == 1 and report.rows["guild_settings"] == 1
+        assert report.rows["voice_hides"] == 2  # both hides made there
+        trail = await store.audit.entries()
+        assert trail[0].action is AuditAction.PURGE and trail[0].detail == {
+            "target": "server",
+            "voices": 1,
+        }
+        # what they did stays theirs; the moderator's hide of the deleted voice names no voice
+        assert len(await store.audit.entries(member_id=MEMBER)) == 9
+        assert len(await store.audit.entries(voice_id=elsewhere.voice_ids[0])) == 3
         assert (await store.settings.guild(GUILD)).announce_names is False
         assert (await store.settings.guild(OTHER_GUILD)).announce_names is True
         assert await store.settings.member_voice(OTHER_GUILD, MEMBER) == elsewhere.voice_ids[0]
@@ -104,6 +146,22 @@ async def test_export_member_holds_their_data_and_respects_the_limit(tmp_path: P
     assert len(records["voice_samples"]) == 2 and len(records["generations"]) == 2
     assert records["member_settings"][0]["default_voice_id"] == seeded.voice_ids[0]
     assert records["jobs"][0]["params"] == {"song": "exported song"}
+    assert records["voices"][0]["consent_via"] == "discord"
+    assert records["voices"][0]["consent_at"].startswith("2026-01-02T03:04:05")
+    assert {(s["consent_via"], s["consent_at"][:10]) for s in records["voice_samples"]} == {
+        ("discord", "2026-01-02")
+    }
+    trail = records["audit_log"]
+    assert [(e["action"], e["actor_id"]) for e in trail] == [
+        ("enrol", MEMBER),
+        ("rename", MEMBER),
+        ("settings", MEMBER),
+        ("hide", MODERATOR),  # made by someone else, about their voice
+        ("hide", MEMBER),  # made by them as a moderator, of a preset
+    ]
+    assert trail[1]["detail"] == {"from": "exportedold", "to": "exportedvoice"}
+    hides = {(h["hidden_by"], h["voice_id"] == seeded.voice_ids[0]) for h in records["voice_hides"]}
+    assert hides == {(MODERATOR, True), (MEMBER, False)}
     assert "notexported" not in json.dumps(manifest)
     assert sorted(sample_bytes) == sorted(p.read_bytes() for p in seeded.files[:2])
 

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 import bot
-from bot.cli import covers, db, models, purge, speech, stats, voices
+from bot.cli import audit, covers, db, models, purge, speech, stats, voices
 from bot.cli.common import console, fail, guarded, run, settings_from
 from bot.client import ParrotBot
 from bot.health import Level, run_checks
@@ -34,6 +34,7 @@ app.command("cover")(covers.cover)
 voices.app.command("singing-model")(covers.singing_model)
 app.command("stats")(stats.stats)
 app.command("purge")(purge.purge)
+app.command("audit")(audit.audit)
 
 
 def _version(value: bool) -> None:

@@ -39,6 +39,7 @@ from bot.exts.covers.singing_models import (
 from bot.runtime import build_engine
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.audit import Who
 from bot.store.models import Voice, VoiceStatus
 from bot.voices.files import VoiceLibrary
 from engine.api import (
@@ -318,14 +319,16 @@ def singing_model(
             found = await resolve_voice(store, voice)
             library = VoiceLibrary(store, settings.data_dir)
             if model is None:
-                if await detach_singing_model(store, library, found):
+                if await detach_singing_model(store, library, found, who=Who.cli()):
                     console.print(f"Detached the singing model of {found.name!r}.", markup=False)
                 else:
                     console.print(f"{found.name!r} had no singing model.", markup=False)
                 return
             engine = build_engine(settings)
             try:
-                info = await attach_singing_model(store, library, engine, found, model, index)
+                info = await attach_singing_model(
+                    store, library, engine, found, model, index, who=Who.cli()
+                )
             except (RvcCheckpointError, RvcIndexError) as error:
                 fail(str(error))
             finally:

@@ -75,6 +75,15 @@ def check(ctx: typer.Context) -> None:
 
 
 async def _counts(store: Store) -> dict[str, int]:
-    tables = ("voices", "voice_samples", "guild_settings", "member_settings", "jobs", "generations")
+    tables = (
+        "voices",
+        "voice_samples",
+        "voice_hides",
+        "guild_settings",
+        "member_settings",
+        "jobs",
+        "generations",
+        "audit_log",
+    )
     # A database behind the code may lack some tables: count only those it has.
     return await store.db.row_counts(tables)

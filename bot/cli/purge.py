@@ -6,6 +6,7 @@ import typer
 
 from bot.cli.common import console, fail, guarded, open_store, run, settings_from
 from bot.privacy import PrivacyService, PurgeReport, RetentionReport
+from bot.store.audit import Who
 
 
 def purge(
@@ -24,7 +25,10 @@ def purge(
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
-    """Delete data for good: one of --member ID, --guild ID or --expired."""
+    """Delete data for good: one of --member ID, --guild ID or --expired.
+
+    The audit trail keeps its entries but forgets the member (who acted, their voices) or
+    the server (where, and the voices deleted with it)."""
     settings = settings_from(ctx)
     chosen = [name for name, on in (("--member", member), ("--guild", guild)) if on is not None]
     if expired:
@@ -55,9 +59,9 @@ def purge(
             service = PrivacyService(store, settings.data_dir)
             await service.finish_interrupted()
             if member is not None:
-                return await service.purge_member(member)
+                return await service.purge_member(member, who=Who.cli())
             if guild is not None:
-                return await service.purge_guild(guild)
+                return await service.purge_guild(guild, who=Who.cli())
             return await service.expire_audio(retention)
 
     report = run(body)

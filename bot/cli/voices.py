@@ -26,6 +26,7 @@ from bot.store.models import Consent, ConsentPath, Visibility, VoiceSource
 from bot.voices.archive import VoiceArchive
 from bot.voices.enrolment import VoiceEnroller
 from bot.voices.files import VoiceLibrary
+from bot.voices.removal import delete_voice
 
 app = typer.Typer(help="Manage enrolled voices.", no_args_is_help=True)
 
@@ -85,7 +86,7 @@ def show(ctx: typer.Context, voice: str = typer.Argument(..., help="Voice name o
             ("conditionals", found.conditionals),
             ("rvc model", found.rvc_model),
             ("rvc index", found.rvc_index),
-            ("consent", found.consent_at),
+            ("consent", describe_consent(found.consent)),
             ("created", found.created_at),
         ):
             console.print(f"{label:>13}: {value if value is not None else '-'}", markup=False)
@@ -93,9 +94,11 @@ def show(ctx: typer.Context, voice: str = typer.Argument(..., help="Voice name o
         console.print(f"{'samples':>13}: {len(samples)} ({total:.1f} s)")
         for sample in samples:
             console.print(
-                f"{'':>15}{sample.id}  {sample.duration_s:6.1f} s  {sample.original_name or ''}",
+                f"{'':>15}{sample.id}  {sample.duration_s:6.1f} s  consent "
+                f"{describe_consent(sample.consent)}  {sample.original_name or ''}",
                 markup=False,
             )
+        console.print(f"{'':>15}(its history: parrot audit --voice {found.id})", markup=False)
 
     run(body)
 
@@ -117,7 +120,7 @@ def delete(
             ):
                 console.print("Nothing deleted.")
                 raise typer.Exit(1)
-            await VoiceLibrary(store, settings.data_dir).delete(found)
+            await delete_voice(store, VoiceLibrary(store, settings.data_dir), found, Who.cli())
         console.print(f"Deleted voice {found.name!r} ({found.id}).")
 
     run(body)
@@ -161,11 +164,15 @@ def import_voice(
             with byte_progress(f"Importing {archive.name}") as progress:
                 library = VoiceLibrary(store, settings.data_dir)
                 voice = await VoiceArchive(store, library).import_archive(
-                    archive, name=name, owner_id=owner, progress=progress
+                    archive, name=name, owner_id=owner, progress=progress, who=Who.cli()
                 )
         console.print(f"Imported {voice.name!r} as {voice.id} ({voice.status}).")
 
     run(body)
+
+
+def describe_consent(consent: Consent | None) -> str:
+    return consent.describe() if consent is not None else "none recorded"
 
 
 def raise_missing(path: Path) -> None:
@@ -183,8 +190,23 @@ def enroll(
     visibility: Visibility | None = typer.Option(
         None, help="private, guild or global (default: private with --owner, else global)."
     ),
+    consent: bool = typer.Option(
+        False,
+        "--consent",
+        help="Required: you confirm that the person whose voice this is agreed to its cloning.",
+    ),
 ) -> None:
-    """Enrol a voice from audio files (any common format, a few seconds to minutes each)."""
+    """Enrol a voice from audio files (any common format, a few seconds to minutes each).
+
+    Needs --consent: you assert that the voice's owner agreed; it is recorded with the voice.
+    """
+    if not consent:
+        guarded(
+            lambda: fail(
+                "enrolling needs --consent: confirm that the person whose voice this is "
+                "agreed to have it cloned"
+            )
+        )
     settings = settings_from(ctx)
     for sample in samples:
         if not sample.is_file():

@@ -58,8 +58,10 @@ class PrivacyCog(commands.Cog):
                     f"than I may upload here ({_megabytes(limit)}); ask the bot owner for it."
                 )
             message = (
-                "Here is everything Parrot holds about you: your voices and their samples, "
-                "your history and your settings (`parrot-data.json` describes it all)."
+                "Here is everything Parrot holds about you: your voices and their samples "
+                "(with when you gave consent), your history, your settings and the audit "
+                "trail of what you did and what was done to your voices "
+                "(`parrot-data.json` describes it all)."
             )
             if result.samples_left_out:
                 message += (
@@ -83,7 +85,8 @@ class PrivacyCog(commands.Cog):
         await interaction.response.send_message(
             f"This deletes **everything Parrot holds about you, in every server**: your "
             f"{voices} voice(s) with all their samples, your {history} history "
-            "entries, your settings and your cover jobs. It cannot be undone. "
+            "entries, your settings and your cover jobs; the audit trail keeps what was done, "
+            "but not that it was you or your voices. It cannot be undone. "
             "(`/privacy export` first if you want a copy.)",
             view=view,
             ephemeral=True,

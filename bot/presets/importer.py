@@ -5,6 +5,9 @@ uploads take.
 A changed reference is enrolled as a new, hidden voice first; only when that succeeded does
 it take the preset's place (defaults and history follow it), so a broken replacement file
 never silences a preset that worked. A removed reference retires its voice.
+
+Consent: the bot owner placed the file (``preset``). Every change lands in the audit trail
+as Parrot's own (``Who.system()``), in the same transaction as the change.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from pathlib import Path
 
 from bot.presets.sources import ReferenceScan, ReferenceSource, scan_references
 from bot.store import Store
-from bot.store.audit import Who
+from bot.store.audit import AuditAction, Who
 from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource, VoiceStatus
 from bot.store.presets import Preset, PresetStatus
 from bot.store.voices import VoiceNameTakenError
 from bot.voices.enrolment import VoiceEnroller
 from bot.voices.files import VoiceLibrary
 from bot.voices.names import VoiceNameError
+from bot.voices.removal import delete_voice
 from engine.api import AudioRejectedError, Engine, SampleLimits
 
 log = logging.getLogger(__name__)
@@ -157,8 +161,7 @@ class PresetImporter:
             and self._engine.profile(self._library.folder(voice.id)).exists
         ):
             if voice.status is VoiceStatus.RETIRED:
-                await self._store.voices.set_status(voice.id, VoiceStatus.READY)
-                await self._save(source, voice.id)
+                await self._restore(source, voice)
                 return PresetOutcome(source.name, source.source, PresetAction.RESTORED)
             return PresetOutcome(source.name, source.source, PresetAction.UNCHANGED)
         try:
@@ -200,7 +203,8 @@ class PresetImporter:
         return voice
 
     async def _replace(self, source: ReferenceSource, old: Voice, on_stage: Stage | None) -> None:
-        """Enrol the new version hidden (private, no owner), then swap it in."""
+        """Enrol the new version hidden (private, no owner; its consent is the preset's
+        too), then swap it in."""
         hidden_name = f"preset-update-{secrets.token_hex(4)}"
         new = await self._enroll(source, hidden_name, Visibility.PRIVATE, on_stage)
         try:
@@ -219,10 +223,40 @@ class PresetImporter:
                     sha256=source.sha256,
                     status=PresetStatus.READY,
                 )
+                await work.audit.record(
+                    AuditAction.DELETE, Who.system(), voice=old, detail={"replaced_by": new.id}
+                )
+                replacement = await work.voices.get(new.id)
+                assert replacement is not None
+                await work.audit.record(
+                    AuditAction.REPLACE,
+                    Who.system(),
+                    voice=replacement,
+                    detail={"replaces": old.id, "source": source.source},
+                )
         except BaseException:
-            await self._library.delete(new)
+            await self._discard(new)
             raise
         await self._library.remove_folder(old.id)
+
+    async def _discard(self, new: Voice) -> None:
+        """Remove a replacement that could not take its preset's place."""
+        detail = {"reason": "replacement failed"}
+        await delete_voice(self._store, self._library, new, Who.system(), detail=detail)
+
+    async def _restore(self, source: ReferenceSource, voice: Voice) -> None:
+        async with self._store.unit_of_work() as work:
+            await work.voices.set_status(voice.id, VoiceStatus.READY)
+            await work.presets.save(
+                name=source.name,
+                source=source.source,
+                voice_id=voice.id,
+                sha256=source.sha256,
+                status=PresetStatus.READY,
+            )
+            await work.audit.record(
+                AuditAction.RESTORE, Who.system(), voice=voice, detail={"source": source.source}
+            )
 
     async def _save(self, source: ReferenceSource, voice_id: str) -> None:
         await self._store.presets.save(
@@ -240,13 +274,17 @@ class PresetImporter:
         if voice is None:  # a reference that never worked: nothing to retire, just forget it
             await self._store.presets.delete(preset.name)
             return PresetOutcome(preset.name, preset.source, PresetAction.RETIRED, "removed")
-        await self._store.voices.set_status(voice.id, VoiceStatus.RETIRED, RETIRED_DETAIL)
-        await self._store.presets.save(
-            name=preset.name,
-            source=preset.source,
-            voice_id=voice.id,
-            sha256=preset.sha256,
-            status=PresetStatus.RETIRED,
-        )
+        async with self._store.unit_of_work() as work:
+            await work.voices.set_status(voice.id, VoiceStatus.RETIRED, RETIRED_DETAIL)
+            await work.presets.save(
+                name=preset.name,
+                source=preset.source,
+                voice_id=voice.id,
+                sha256=preset.sha256,
+                status=PresetStatus.RETIRED,
+            )
+            await work.audit.record(
+                AuditAction.RETIRE, Who.system(), voice=voice, detail={"source": preset.source}
+            )
         log.info("preset %s retired: %s", preset.name, RETIRED_DETAIL)
         return PresetOutcome(preset.name, preset.source, PresetAction.RETIRED)

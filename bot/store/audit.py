@@ -35,6 +35,17 @@ class AuditAction(StrEnum):
     REMOVE_SINGING_MODEL = "remove-singing-model"
     TRAIN = "train"
     SETTINGS = "settings"
+    IMPORT = "import"
+    """A voice created from an archive (``parrot voices import``)."""
+    REPLACE = "replace"
+    """A preset's new version took the place of the old voice (which gets a ``delete``)."""
+    RETIRE = "retire"
+    """A preset whose reference file was removed."""
+    RESTORE = "restore"
+    """A retired preset whose reference file came back."""
+    PURGE = "purge"
+    """A member's or a server's data deleted (``/privacy delete``, ``parrot purge``); the
+    entry names neither, and their earlier entries lose who and which voice."""
 
 
 class ActorKind(StrEnum):
@@ -63,6 +74,11 @@ class Who:
     @classmethod
     def system(cls) -> Who:
         return cls(ActorKind.SYSTEM)
+
+    @classmethod
+    def forgotten_member(cls) -> Who:
+        """A member whose identity was purged (or who acted to purge it)."""
+        return cls(ActorKind.MEMBER)
 
     def __str__(self) -> str:
         if self.kind is ActorKind.MEMBER:
@@ -96,6 +112,25 @@ class AuditEntry:
             guild_id=row["guild_id"],
             detail=detail,
         )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry for JSON (``parrot audit --json``, the privacy export)."""
+        return {
+            "id": self.id,
+            "at": self.at,
+            "actor_kind": self.who.kind.value,
+            "actor_id": self.who.member_id,
+            "action": self.action.value,
+            "voice_id": self.voice_id,
+            "voice_name": self.voice_name,
+            "voice_owner_id": self.voice_owner_id,
+            "guild_id": self.guild_id,
+            "detail": self.detail,
+        }
+
+
+_FORGET_VOICE = "voice_id = NULL, voice_name = NULL, voice_owner_id = NULL, detail = NULL"
+_IN_VOICES = "voice_id IN (SELECT value FROM json_each(:voices))"
 
 
 class AuditRepository:
@@ -159,3 +194,50 @@ class AuditRepository:
             (*parameters, limit),
         )
         return [AuditEntry.from_row(row) for row in rows]
+
+    async def voice_ids(self, reference: str) -> list[str]:
+        """Ids of voices, deleted ones included, that the trail knows by this id or name."""
+        rows = await self._sql.fetch_all(
+            "SELECT voice_id FROM audit_log WHERE voice_id = ? OR voice_name = ? COLLATE NOCASE"
+            " GROUP BY voice_id ORDER BY MIN(id)",
+            (reference, reference),
+        )
+        return [str(row[0]) for row in rows]
+
+    # forgetting: the action and its time stay, who and which voice go ---------------------
+    async def forget_member(self, member_id: int, voice_ids: list[str]) -> int:
+        """Drop a purged member from the trail; returns the rows each update changed, summed.
+
+        Entries about their voices (``voice_ids``: those being deleted, and any recorded with
+        them as owner) lose the voice (id, name, owner) and the detail; entries they made
+        lose who made them and the detail (it may hold names). An entry they made about
+        someone else's voice keeps that voice: it is the other member's trail.
+        """
+        parameters = {"member": member_id, "voices": json.dumps(voice_ids)}
+        changed = await self._sql.execute(
+            f"UPDATE audit_log SET {_FORGET_VOICE} WHERE voice_owner_id = :member OR {_IN_VOICES}",
+            parameters,
+        )
+        changed += await self._sql.execute(
+            "UPDATE audit_log SET actor_id = NULL, detail = NULL"
+            " WHERE actor_kind = 'member' AND actor_id = :member",
+            parameters,
+        )
+        return changed
+
+    async def forget_guild(self, guild_id: int, voice_ids: list[str]) -> int:
+        """Drop a purged server from the trail; returns the rows each update changed, summed.
+
+        Entries that happened there lose the server and the detail; entries about the voices
+        deleted with it (``voice_ids``, wherever they happened) lose the voice and the
+        detail. Who acted stays: those members were not purged.
+        """
+        parameters = {"guild": guild_id, "voices": json.dumps(voice_ids)}
+        changed = await self._sql.execute(
+            f"UPDATE audit_log SET {_FORGET_VOICE} WHERE {_IN_VOICES}", parameters
+        )
+        changed += await self._sql.execute(
+            "UPDATE audit_log SET guild_id = NULL, detail = NULL WHERE guild_id = :guild",
+            parameters,
+        )
+        return changed

@@ -1,7 +1,8 @@
 """SQL for members' data rights: gather everything about a member, or delete it.
 
 Deleting returns the files the removed rows pointed at (paths relative to the data dir);
-the caller removes them *after* the rows, so a crash leaves only orphans.
+the caller removes them *after* the rows, so a crash leaves only orphans. The audit trail
+is not deleted but forgets the member (see :meth:`AuditRepository.forget_member`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.store.audit import AuditAction, AuditRepository, Who
 from bot.store.database import Statements, Transaction
 from bot.store.models import JobState
 
@@ -33,9 +35,10 @@ OnSelected = Callable[[Removed], Awaitable[None]]
 
 def _row_dict(row: sqlite3.Row) -> dict[str, Any]:
     record = {key: row[key] for key in row.keys()}  # noqa: SIM118 (sqlite3.Row is not a dict)
-    if isinstance(record.get("params"), str):
-        with contextlib.suppress(json.JSONDecodeError):
-            record["params"] = json.loads(record["params"])
+    for key in ("params", "detail"):  # JSON columns
+        if isinstance(record.get(key), str):
+            with contextlib.suppress(json.JSONDecodeError):
+                record[key] = json.loads(record[key])
     return record
 
 
@@ -45,8 +48,11 @@ class PersonalDataRepository:
 
     # gathering ---------------------------------------------------------------------------
     async def member_records(self, user_id: int) -> dict[str, list[dict[str, Any]]]:
-        """Every row about the member: their voices and samples, history, settings, jobs."""
-        queries = {
+        """Every row about the member: their voices and samples (with how consent was
+        given), history, settings, jobs, the audit entries they made or that concern their
+        voices, and the hides they made as a moderator or that hide their voices."""
+        their_voices = "SELECT id FROM voices WHERE owner_id = :id"
+        queries: dict[str, tuple[str, tuple[Any, ...] | dict[str, Any]]] = {
             "voices": ("SELECT * FROM voices WHERE owner_id = ? ORDER BY created_at", (user_id,)),
             "voice_samples": (
                 "SELECT s.* FROM voice_samples s JOIN voices v ON v.id = s.voice_id"
@@ -63,6 +69,16 @@ class PersonalDataRepository:
                 (user_id,),
             ),
             "jobs": ("SELECT * FROM jobs WHERE user_id = ? ORDER BY created_at", (user_id,)),
+            "audit_log": (
+                "SELECT * FROM audit_log WHERE (actor_kind = 'member' AND actor_id = :id)"
+                f" OR voice_owner_id = :id OR voice_id IN ({their_voices}) ORDER BY id",
+                {"id": user_id},
+            ),
+            "voice_hides": (
+                "SELECT * FROM voice_hides WHERE hidden_by = :id"
+                f" OR voice_id IN ({their_voices}) ORDER BY created_at, voice_id",
+                {"id": user_id},
+            ),
         }
         records = {}
         for name, (sql, parameters) in queries.items():
@@ -70,10 +86,14 @@ class PersonalDataRepository:
         return records
 
     # deleting ----------------------------------------------------------------------------
-    async def delete_member(self, user_id: int, on_selected: OnSelected | None = None) -> Removed:
-        """Remove the member's voices (with samples), history, settings and jobs."""
+    async def delete_member(
+        self, user_id: int, on_selected: OnSelected | None = None, *, who: Who | None = None
+    ) -> Removed:
+        """Remove the member's voices (with samples and hides), history, settings and jobs;
+        the audit trail forgets them, and hides they made as a moderator forget who and
+        why (the voice stays hidden). ``who``: record the purge itself (naming nobody)."""
         async with self._sql.atomic() as transaction:
-            return await _delete(
+            removed = await _delete(
                 transaction,
                 voices="owner_id = :id",
                 history="user_id = :id",
@@ -81,22 +101,44 @@ class PersonalDataRepository:
                 parameters={"id": user_id},
                 on_selected=on_selected,
             )
+            audit = AuditRepository(transaction)
+            removed.rows["audit_log"] = await audit.forget_member(user_id, removed.voice_ids)
+            removed.rows["voice_hides"] = await transaction.execute(
+                "UPDATE voice_hides SET hidden_by = NULL, reason = NULL WHERE hidden_by = ?",
+                (user_id,),
+            )
+            if who is not None:
+                await _record_purge(audit, who, "member", removed)
+            return removed
 
-    async def delete_guild(self, guild_id: int, on_selected: OnSelected | None = None) -> Removed:
+    async def delete_guild(
+        self, guild_id: int, on_selected: OnSelected | None = None, *, who: Who | None = None
+    ) -> Removed:
         """Remove a server's settings, its members' settings there, the voices enrolled
-        there, and its history and jobs."""
+        there, its history, jobs and hides.
+
+        The audit trail keeps its entries but forgets the server (entries that happened
+        there lose the server id and their detail) and the voices deleted with it (their
+        entries, wherever they happened, lose the voice's id, name and owner). Who acted
+        stays: members are not purged with a server. ``who``: record the purge itself."""
         async with self._sql.atomic() as transaction:
-            return await _delete(
+            removed = await _delete(
                 transaction,
                 voices="guild_id = :id",
                 history="guild_id = :id",
                 settings=[
                     ("member_settings", "guild_id = :id"),
                     ("guild_settings", "guild_id = :id"),
+                    ("voice_hides", "guild_id = :id"),
                 ],
                 parameters={"id": guild_id},
                 on_selected=on_selected,
             )
+            audit = AuditRepository(transaction)
+            removed.rows["audit_log"] = await audit.forget_guild(guild_id, removed.voice_ids)
+            if who is not None:
+                await _record_purge(audit, who, "server", removed)
+            return removed
 
     async def expire_outputs(self, before: str) -> list[str]:
         """Forget generated audio files older than ``before`` (ISO UTC); returns their paths.
@@ -148,6 +190,13 @@ class PersonalDataRepository:
         """Move the WAL into the database and truncate it, so that old page images of
         deleted rows do not linger in ``parrot.db-wal``."""
         await self._sql.fetch_all("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+async def _record_purge(audit: AuditRepository, who: Who, target: str, removed: Removed) -> None:
+    """The purge in the trail, naming neither the member or server nor their voices."""
+    await audit.record(
+        AuditAction.PURGE, who, detail={"target": target, "voices": len(removed.voice_ids)}
+    )
 
 
 async def _values(

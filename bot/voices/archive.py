@@ -1,4 +1,9 @@
-"""A voice as a zip: export (metadata, samples, derived files) and import as a new voice."""
+"""A voice as a zip: export (metadata, samples, derived files) and import as a new voice.
+
+Consent travels with the voice: the archive holds when and how it was given, for the voice
+and for each sample, and an import records it as it came (``import`` as the path where an
+older archive has only the time).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.store import Store
+from bot.store.audit import AuditAction, Who
 from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource, VoiceStatus
 from bot.store.voices import new_id
 from bot.voices.files import VoiceLibrary
@@ -56,6 +62,7 @@ class VoiceArchive:
                 "status": voice.status,
                 "tts_model": voice.tts_model,
                 "consent_at": voice.consent_at,
+                "consent_via": voice.consent_via,
                 "created_at": voice.created_at,
             },
             "samples": [],
@@ -72,6 +79,8 @@ class VoiceArchive:
                     "sha256": sample.sha256,
                     "duration_s": sample.duration_s,
                     "sample_rate": sample.sample_rate,
+                    "consent_at": sample.consent.at if sample.consent else None,
+                    "consent_via": sample.consent.via if sample.consent else None,
                 }
             )
         for key, relative in zip(
@@ -90,10 +99,13 @@ class VoiceArchive:
         name: str | None = None,
         owner_id: int | None = None,
         progress: Progress | None = None,
+        who: Who | None = None,
     ) -> Voice:
-        """Create a new voice from an export. Files land first; rows only once complete."""
+        """Create a new voice from an export. Files land first; rows (the voice, its samples
+        and the audit entry, made by ``who``: the CLI when None) only once complete."""
         manifest = await asyncio.to_thread(_read_manifest, archive_path)
         meta = manifest["voice"]
+        consent = _consent(meta, None)
         voice_name = check_voice_name(name or str(meta.get("name", "")))
         owner = owner_id if owner_id is not None else meta.get("owner_id")
         voice_id = new_id()
@@ -116,7 +128,7 @@ class VoiceArchive:
                     conditionals=self._relative(files.get("conditionals")),
                     rvc_model=self._relative(files.get("rvc_model")),
                     rvc_index=self._relative(files.get("rvc_index")),
-                    consent=Consent.from_columns(meta.get("consent_at"), ConsentPath.IMPORT),
+                    consent=consent,
                 )
                 for sample_id, entry in samples:
                     await work.voices.add_sample(
@@ -127,16 +139,33 @@ class VoiceArchive:
                         sha256=entry["sha256"],
                         duration_s=float(entry["duration_s"]),
                         sample_rate=int(entry["sample_rate"]),
+                        consent=_consent(entry, consent),
                     )
+                voice = await work.voices.get(voice_id)
+                assert voice is not None
+                await work.audit.record(
+                    AuditAction.IMPORT,
+                    who or Who.cli(),
+                    voice=voice,
+                    detail={"samples": len(samples), "archive": archive_path.name},
+                )
         except BaseException:
             await self._library.remove_folder(voice_id)
             raise
-        voice = await self._store.voices.get(voice_id)
-        assert voice is not None
         return voice
 
     def _relative(self, path: Path | None) -> str | None:
         return None if path is None else self._library.relative(path)
+
+
+def _consent(entry: dict[str, Any], fallback: Consent | None) -> Consent | None:
+    """The consent an archive entry carries; ``fallback`` when it has no time."""
+    at, via = entry.get("consent_at"), entry.get("consent_via")
+    if not isinstance(at, str) or not at:
+        return fallback
+    known = {path.value for path in ConsentPath}
+    # an older archive has no path (or one this Parrot does not know): it came with the archive
+    return Consent(at, ConsentPath(via) if via in known else ConsentPath.IMPORT)
 
 
 def _sha256(path: Path) -> str:

@@ -15,7 +15,7 @@ from bot.settings import Settings
 from tests.bot.conftest import reply_text, sub
 from tests.conftest import started_bot
 from tests.fakediscord import FakeDiscord, FakeGuild
-from tests.personal_data import files_mentioning, rows_mentioning, seed_member
+from tests.personal_data import MODERATOR, files_mentioning, rows_mentioning, seed_member
 
 EPHEMERAL = 64
 
@@ -41,7 +41,18 @@ async def test_export_sends_a_zip_within_the_upload_limit(
         manifest = json.loads(archive.read("parrot-data.json"))
         samples = [n for n in archive.namelist() if n.endswith(".wav")]
     assert manifest["user_id"] == int(owner["id"]) and len(samples) == 2
-    assert [v["name"] for v in manifest["records"]["voices"]] == ["ownerdatavoice"]
+    records = manifest["records"]
+    assert [v["name"] for v in records["voices"]] == ["ownerdatavoice"]
+    assert records["voices"][0]["consent_via"] == "discord"
+    assert all(s["consent_via"] == "discord" for s in records["voice_samples"])
+    assert [e["action"] for e in records["audit_log"]] == [
+        "enrol",
+        "rename",
+        "settings",
+        "hide",
+        "hide",
+    ]
+    assert {h["hidden_by"] for h in records["voice_hides"]} == {int(owner["id"]), MODERATOR}
     assert "nope" not in json.dumps(manifest)
     exports = data_dir / "tmp" / "exports"
     for _ in range(100):  # the temporary zip goes right after the upload
@@ -94,6 +105,9 @@ async def test_delete_asks_then_removes_everything(
     needles = ["deleteme", *mine.voice_ids]
     assert files_mentioning(data_dir, needles) == []
     assert rows_mentioning(data_dir / "parrot.db", {int(owner["id"]), *needles}) == []
+    trail = await running_bot.store.audit.entries()
+    assert trail[0].action.value == "purge" and str(trail[0].who) == "member (forgotten)"
+    assert len(trail) == 11  # five entries each, and the purge: forgotten, not deleted
     assert all(path.exists() for path in theirs.files)
 
 

@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from bot.cli import common
 from bot.cli.app import app
 from bot.runtime import UNLOAD_REQUEST
+from engine.watermark import WATERMARK_THRESHOLD
+from tests.engine.watermark import file_confidence
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +43,7 @@ def test_enroll_then_say_writes_speech(
         [
             "voices",
             "enroll",
+            "--consent",
             "Narrator",
             str(short_speech_clips["mp3"]),
             str(short_speech_clips["ogg"]),
@@ -75,15 +78,25 @@ def test_enroll_then_say_writes_speech(
     assert "Wrote" in said.output
     audio, rate = soundfile.read(output)
     assert rate == 24_000 and audio.ndim == 1 and len(audio) > 0
+    assert file_confidence(output) >= WATERMARK_THRESHOLD
+
+    for suffix in (".mp3", ".ogg"):
+        encoded = tmp_path / f"out{suffix}"
+        options = ["--seed", "1", "--max-tokens", "12", "--decoder-steps", "2"]
+        said = runner.invoke(
+            app, ["say", "--voice", "narrator", "Hello. Goodbye.", "-o", str(encoded), *options]
+        )
+        assert said.exit_code == 0, said.output
+        assert file_confidence(encoded) >= WATERMARK_THRESHOLD, suffix
 
     status = runner.invoke(app, ["db", "status"])
-    assert "generations: 1" in status.output
+    assert "generations: 3" in status.output
 
 
 def test_enrolling_bad_audio_is_one_line(runner: CliRunner, tmp_path: Path) -> None:
     silent = tmp_path / "silent.wav"
     soundfile.write(silent, [0.0] * 48_000, 24_000)
-    result = runner.invoke(app, ["voices", "enroll", "Quiet", str(silent)])
+    result = runner.invoke(app, ["voices", "enroll", "--consent", "Quiet", str(silent)])
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("parrot: ")
     assert "silent" in result.stderr.lower()
