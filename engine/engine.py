@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.audio import Audio, crossfade_join, decode
+from engine.audio import Audio, crossfade_join
 from engine.config import COVER_CACHE_FOLDER, EngineConfig, SingingMethod, SpeechScheduling
 from engine.convert.info import RvcModelInfo
 from engine.convert.params import ConversionParams, PitchMethod
@@ -27,7 +27,7 @@ from engine.cover.params import CoverParams
 from engine.cover.result import CoverResult, StageProgress
 from engine.device import resolve_device
 from engine.enrolment import SampleLimits, prepare_sample
-from engine.executor import CancelToken, GpuExecutor, Priority
+from engine.executor import GpuExecutor, Priority
 from engine.separate.cache import prune_cache
 from engine.singing.singer import SingingParams
 from engine.speech import SpeechChunk, SpeechWorker, speech_pieces
@@ -38,14 +38,13 @@ from engine.tts.params import SpeechParams
 from engine.tts.profile import PreparedSample, VoiceProfile
 from engine.tts.registry import BackendFactory, Capability, RegisteredTTSModel, tts_model
 from engine.voices import combine_reference
-from engine.watermark import PERTH_RATE, WatermarkCheck, detector_confidence, load_perth
+from engine.watermark import OutputMarker, WatermarkCheck
 
 if TYPE_CHECKING:
     from engine.cover.workshop import CoverWorkshop
 
 __all__ = ["Engine", "EngineStatus", "SampleLimits", "SpeechChunk"]
 
-WATERMARK_RATE = PERTH_RATE
 MAX_WATERMARK_SECONDS = 600.0
 
 
@@ -264,21 +263,11 @@ class Engine:
         The detector lives in an executor model slot: loaded on first use, unloaded
         when idle. Raises ``AudioRejectedError`` for a clip that cannot be read.
         """
-        audio = await asyncio.to_thread(
-            decode,
-            clip,
-            sample_rate=WATERMARK_RATE,
-            max_bytes=max_bytes,
-            max_seconds=max_seconds,
-            timeout=decode_timeout,
-        )
         executor = await self._started()
-        slot = executor.slot("perth", lambda: load_perth(), lambda _perth: None)
-
-        def detect(token: CancelToken) -> float:
-            return detector_confidence(slot.get(), audio.samples, audio.sample_rate)
-
-        confidence = await executor.run(detect, priority=Priority.ENROLMENT, label="watermark")
+        marker = OutputMarker(executor, priority=Priority.ENROLMENT)
+        confidence = await marker.file_confidence(
+            clip, max_bytes=max_bytes, max_seconds=max_seconds, decode_timeout=decode_timeout
+        )
         return WatermarkCheck(confidence)
 
     # covers ------------------------------------------------------------------------------------

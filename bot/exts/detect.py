@@ -39,7 +39,11 @@ class DetectCog(commands.Cog):
         finally:
             await asyncio.to_thread(path.unlink, True)
         if check.found:
-            verdict = f"This clip carries Parrot's watermark (confidence {check.confidence:.0%})."
+            verdict = (
+                f"This clip carries Parrot's watermark (confidence {check.confidence:.0%}). "
+                "Clean electronic tones can read as marked too, so for pure synthesizer "
+                "music this is a hint, not proof."
+            )
         else:
             verdict = (
                 f"No Parrot watermark found (confidence {check.confidence:.0%}). Heavy editing or "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,31 +41,30 @@ def deliver(stored: Path, output: Path | None) -> Path:
     return target
 
 
-def encode_and_store(
+def encode_in(folder: Path, track: Track, params: CoverParams) -> EncodedFile:
+    """Encode within ``params.max_bytes`` into ``folder`` (a scratch folder); blocking."""
+    return encode_to_fit(
+        track, folder / "cover", max_bytes=params.max_bytes, preferred=params.output_format
+    )
+
+
+def store_and_deliver(
     covers: StageCache,
-    track: Track,
+    encoded: EncodedFile,
     key: str,
-    params: CoverParams,
     metadata: dict[str, Any],
     output: Path | None,
 ) -> tuple[EncodedFile, dict[str, Any]]:
-    """Encode within ``params.max_bytes``, keep the file in the cache, deliver it; blocking."""
-    with tempfile.TemporaryDirectory(prefix="parrot-cover-") as folder:
-        encoded = encode_to_fit(
-            track,
-            Path(folder) / "cover",
-            max_bytes=params.max_bytes,
-            preferred=params.output_format,
-        )
-        filename = encoded.path.name
-        record = {
-            **metadata,
-            "format": encoded.format.value,
-            "bitrate_kbps": encoded.bitrate_kbps,
-            "size_bytes": encoded.size_bytes,
-            "file": filename,
-        }
-        stored = covers.store_file(key, encoded.path, filename, record)
+    """Keep the encoded file in the cache and deliver it; blocking."""
+    filename = encoded.path.name
+    record = {
+        **metadata,
+        "format": encoded.format.value,
+        "bitrate_kbps": encoded.bitrate_kbps,
+        "size_bytes": encoded.size_bytes,
+        "file": filename,
+    }
+    stored = covers.store_file(key, encoded.path, filename, record)
     delivered = deliver(stored, output)
     return EncodedFile(
         delivered, encoded.format, encoded.bitrate_kbps, encoded.size_bytes, encoded.attempts

@@ -9,21 +9,23 @@ and the same request twice costs a file copy. Cache writes happen behind the nex
 stage and are all on disk before :meth:`CoverPipeline.cover` returns.
 
 The finished mix carries the Perth watermark (put on after loudness, before the encode,
-so the file people receive is marked). The stages between separation and mixing are
-data (:mod:`engine.cover.stages`): each is looked up, computed and stored by the same
-loop here.
+and read back from the encoded file: :mod:`engine.cover.marking`). The stages between
+separation and mixing are data (:mod:`engine.cover.stages`): each is looked up, computed
+and stored by the same loop here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from engine.cover.convert import VocalConverter
 from engine.cover.encode import BITRATES_KBPS
-from engine.cover.output import cached_cover, cover_result, encode_and_store, mix_and_master
+from engine.cover.marking import MARK_TARGET, encode_marked
+from engine.cover.output import cached_cover, cover_result, mix_and_master, store_and_deliver
 from engine.cover.params import CoverParams
 from engine.cover.result import CoverResult, StageProgress
 from engine.cover.run import CoverRun
@@ -145,9 +147,6 @@ class CoverPipeline:
         finished = await asyncio.to_thread(
             mix_and_master, tracks[Lane.VOCALS], tracks[Lane.INSTRUMENTAL], params, run.timings
         )
-        finished = Track(
-            await self.marker.mark(finished.samples, finished.sample_rate), finished.sample_rate
-        )
         run.report("mix")(1.0)
         octaves = int(metadata.get("vocals", {}).get("octaves", 0))
         record = {
@@ -160,10 +159,18 @@ class CoverPipeline:
             "duration_s": round(finished.duration, 3),
         }
         stage_started = run.start("encode")
-        encoded, stored = await asyncio.to_thread(
-            encode_and_store, covers, finished, keys["cover"], params, record, output
-        )
+        with tempfile.TemporaryDirectory(prefix="parrot-cover-") as folder:
+            marked = await encode_marked(self.marker, finished, params, Path(folder))
+            record["watermark"] = {
+                "confidence": round(marked.confidence, 3),
+                "strength": marked.strength,
+            }
+            encoded, stored = await asyncio.to_thread(
+                store_and_deliver, covers, marked.encoded, keys["cover"], record, output
+            )
         run.done("encode", stage_started)
+        if marked.confidence < MARK_TARGET:
+            run.notes.append(f"the watermark reads only {marked.confidence:.0%} on this file")
         if encoded.bitrate_kbps < BITRATES_KBPS[encoded.format][0]:
             run.notes.append(
                 f"encoded at {encoded.bitrate_kbps} kbps to fit the {params.max_bytes / 2**20:.1f}"

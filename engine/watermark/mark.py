@@ -13,16 +13,21 @@ neighbours over a few milliseconds, so the joins neither click nor lose the mark
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import soxr  # type: ignore[import-untyped]  # no stubs; ships with librosa
 
+from engine.audio import decode
 from engine.executor import CancelToken, GpuExecutor, Priority
-from engine.watermark.detect import PERTH_RATE, load_perth
+from engine.watermark.detect import PERTH_RATE, detector_confidence, load_perth
 
 MARK_VERSION = 1
 """Part of cached outputs' keys: outputs made before marking changed are made again."""
+MAX_CHECK_SECONDS = 3600.0
+"""Longest file a check reads (covers are bounded far below this)."""
 PIECE_SECONDS = 20.0
 CONTEXT_SECONDS = 1.0
 FADE_SECONDS = 0.05
@@ -107,12 +112,18 @@ def mark_samples(perth: Any, samples: np.ndarray, rate: int) -> np.ndarray:
 
 
 class Marker(Protocol):
-    """Puts the watermark on finished audio."""
+    """Puts the watermark on finished audio, and reads it back from a written file."""
 
     key: str
     """Names the marking in cache keys: another marking, another cached output."""
 
-    async def mark(self, samples: np.ndarray, rate: int) -> np.ndarray: ...
+    async def mark(self, samples: np.ndarray, rate: int, *, strength: float = 1.0) -> np.ndarray:
+        """``samples`` carrying the mark; ``strength`` scales what the mark adds."""
+        ...
+
+    async def file_confidence(self, path: Path) -> float:
+        """The detector's confidence on an encoded file, between 0 and 1."""
+        ...
 
 
 class OutputMarker:
@@ -125,7 +136,7 @@ class OutputMarker:
         self._priority = priority
         self._perth = executor.slot("perth", lambda: load_perth(), lambda _perth: None)
 
-    async def mark(self, samples: np.ndarray, rate: int) -> np.ndarray:
+    async def mark(self, samples: np.ndarray, rate: int, *, strength: float = 1.0) -> np.ndarray:
         """``samples`` (``(frames,)`` or ``(channels, frames)``) carrying the mark."""
         mono = downmix(samples)
         bounds = piece_bounds(len(mono), rate)
@@ -140,4 +151,33 @@ class OutputMarker:
                 piece, priority=self._priority, label="watermark"
             )
             delta[start : start + len(share)] += share
-        return apply_delta(samples, delta)
+        return apply_delta(samples, strength * delta)
+
+    async def confidence(self, samples: np.ndarray, rate: int) -> float:
+        """The detector's confidence that mono ``samples`` carry the mark (one job)."""
+
+        def detect(token: CancelToken) -> float:
+            token.raise_if_cancelled()
+            return detector_confidence(self._perth.get(), samples, rate)
+
+        return await self._executor.run(detect, priority=self._priority, label="watermark")
+
+    async def file_confidence(
+        self,
+        path: Path,
+        *,
+        max_bytes: int = 2**31,
+        max_seconds: float = MAX_CHECK_SECONDS,
+        decode_timeout: float = 120.0,
+    ) -> float:
+        """Decode ``path`` (any audio file) at Perth's rate and read the mark; raises
+        ``AudioRejectedError`` for a file that cannot be read within the bounds."""
+        audio = await asyncio.to_thread(
+            decode,
+            path,
+            sample_rate=PERTH_RATE,
+            max_bytes=max_bytes,
+            max_seconds=max_seconds,
+            timeout=decode_timeout,
+        )
+        return await self.confidence(audio.samples, audio.sample_rate)

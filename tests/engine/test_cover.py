@@ -17,6 +17,7 @@ import pytest_asyncio
 
 from engine.audio import Audio, AudioFormat
 from engine.cover import STAGES, CoverParams, CoverPipeline, CoverResult, VocalConverter
+from engine.cover.marking import MARK_STRENGTHS
 from engine.executor import CancelToken, GpuExecutor, Priority
 from engine.separate import DemucsSeparator, SongTooLongError
 from engine.separate.progress import Progress
@@ -260,9 +261,14 @@ class NoMark:
     """Leaves audio as it is: the same cover without the watermark, to compare with."""
 
     key: str = "no-mark"
+    strengths: list[float] = field(default_factory=list)
 
-    async def mark(self, samples: np.ndarray, rate: int) -> np.ndarray:
+    async def mark(self, samples: np.ndarray, rate: int, *, strength: float = 1.0) -> np.ndarray:
+        self.strengths.append(strength)
         return samples
+
+    async def file_confidence(self, path: Path) -> float:
+        return file_confidence(path)
 
 
 async def test_the_posted_file_carries_the_watermark_in_each_format(
@@ -275,8 +281,9 @@ async def test_the_posted_file_carries_the_watermark_in_each_format(
     mp3 = await pipeline.cover(
         song_file, singing_kit.singer("high"), CoverParams(output_format=AudioFormat.MP3)
     )
+    no_mark = NoMark()
     unmarked_pipeline = CoverPipeline(
-        executor, pipeline.stems.separator, pipeline.stems.cache.root.parent, marker=NoMark()
+        executor, pipeline.stems.separator, pipeline.stems.cache.root.parent, marker=no_mark
     )
     unmarked = await unmarked_pipeline.cover(song_file, singing_kit.singer("high"))
     assert "separate" in unmarked.cache_hits and "effects" in unmarked.cache_hits  # only the mix
@@ -288,3 +295,7 @@ async def test_the_posted_file_carries_the_watermark_in_each_format(
     print(f"watermark confidence on the cover files: {found}")
     assert found["opus"] >= WATERMARK_THRESHOLD and found["mp3"] >= WATERMARK_THRESHOLD
     assert found["unmarked opus"] < WATERMARK_THRESHOLD
+    # A file whose mark reads weak is marked again, more strongly, and the note says so.
+    assert no_mark.strengths == list(MARK_STRENGTHS)
+    assert any("watermark reads only" in note for note in unmarked.notes)
+    assert first_cover.result.notes == ()
