@@ -97,6 +97,8 @@ class ParrotBot(commands.Bot):
         self._library = VoiceLibrary(self._store, self.settings.data_dir)
         await self._library.sweep()
         self._cover_runner = CoverRunner(self._store, self._library, self.engine, self.settings)
+        # Deleting a voice (any command, any way) stops its covers before its files go.
+        self._library.on_removal(self._cover_runner.cancel_voice)
         extensions = discover_extensions()
         for extension in extensions:
             await self.load_extension(extension)

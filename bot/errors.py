@@ -39,12 +39,20 @@ def describe_failure(error: BaseException) -> str | None:
     return error.for_member() if isinstance(error, ParrotError) else None
 
 
+OUTDATED_COMMAND = (
+    "This command is outdated: Discord still shows a version of it that this Parrot no longer "
+    "has. The bot owner should run `parrot sync` (then reload Discord) to update the commands."
+)
+
+
 def describe_app_command_error(error: app_commands.AppCommandError) -> str | None:
     """A sentence for an expected failure, or None for a bug that needs logging."""
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
     described = describe_failure(original)
     if described is not None:
         return described
+    if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+        return OUTDATED_COMMAND
     if isinstance(error, app_commands.MissingPermissions):
         return f"You need the {_permission_names(error.missing_permissions)} permission for this."
     if isinstance(error, app_commands.BotMissingPermissions):
@@ -71,6 +79,11 @@ class ParrotCommandTree(app_commands.CommandTree):
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
+        if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+            log.warning("an outdated command was used (%s): run `parrot sync`", error)
+        if interaction.type is discord.InteractionType.autocomplete:
+            await _no_choices(interaction)  # typing into an option: there is nowhere to write
+            return
         message = describe_app_command_error(error)
         if message is None:
             incident = secrets.token_hex(3)
@@ -81,6 +94,15 @@ class ParrotCommandTree(app_commands.CommandTree):
                 "The bot owner can find the details in the logs."
             )
         await send_ephemeral(interaction, message)
+
+
+async def _no_choices(interaction: discord.Interaction) -> None:
+    if interaction.response.is_done():
+        return
+    try:
+        await interaction.response.autocomplete([])
+    except discord.HTTPException:
+        log.debug("could not answer autocomplete %s", interaction.id)
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:

@@ -17,8 +17,9 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.links.policy import DEFAULT_SONG_HOSTS, parse_hosts
 from engine.api import (
     EngineConfig,
     ParrotError,
@@ -95,6 +96,10 @@ class Settings(BaseSettings):
     max_voices_per_member: PositiveInt = 10
     max_samples_per_voice: PositiveInt = 10
     voice_connect_timeout_seconds: PositiveFloat = 20.0
+    detect_cooldown_seconds: Annotated[float, Field(ge=0)] = 10.0
+    """Per member, between two /detect checks that were accepted."""
+    max_concurrent_detects: PositiveInt = 2
+    """/detect checks decoded at the same time, bot-wide; more are told to retry."""
 
     # covers
     max_song_upload_mb: PositiveFloat = 100.0
@@ -110,6 +115,11 @@ class Settings(BaseSettings):
     """Stems and later cover stages are kept up to this size; the least recently used go."""
     singing_decoder_steps: Annotated[int, Field(ge=1, le=50)] | None = None
     """S3Gen steps for zero-shot singing; None keeps the model's default."""
+    song_hosts: Annotated[tuple[str, ...], NoDecode] = DEFAULT_SONG_HOSTS
+    """Hosts (and their subdomains) that songs by link come from, comma-separated; empty
+    turns links off."""
+    song_download_timeout_seconds: PositiveFloat = 180.0
+    """A song fetched by link must arrive within this time, metadata included."""
 
     # speech
     read_messages: bool = True
@@ -118,6 +128,10 @@ class Settings(BaseSettings):
     """S3Gen flow-matching steps (fewer is faster, rougher); None keeps the model's default."""
     speech_max_tokens: Annotated[int, Field(ge=1, le=1000)] | None = None
     """Cap on speech tokens per sentence; None derives a generous cap from the text."""
+    max_speech_temperature: Annotated[float, Field(gt=0, le=2)] = 1.5
+    """The highest sampling temperature members may ask /say for (0.8 is the default)."""
+    max_speech_expressiveness: Annotated[float, Field(ge=0, le=2)] = 2.0
+    """The highest expressiveness (Chatterbox's exaggeration) members may ask for."""
 
     @field_validator("device")
     @classmethod
@@ -126,6 +140,13 @@ class Settings(BaseSettings):
         if not is_valid_device_name(value):
             raise ValueError("expected auto, cpu, cuda, cuda:N or mps")
         return value
+
+    @field_validator("song_hosts", mode="before")
+    @classmethod
+    def _parse_song_hosts(cls, value: object) -> tuple[str, ...]:
+        if isinstance(value, str | list | tuple):
+            return parse_hosts(value)
+        raise ValueError("expected host names separated by commas")
 
     @field_validator("log_level")
     @classmethod

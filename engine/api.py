@@ -69,7 +69,7 @@ from engine.separate.song import check_song_length
 from engine.singing.singer import SingingParams
 from engine.speech import SpeechChunk
 from engine.tts.decode.params import DecoderBusyError
-from engine.tts.errors import ModelNotDownloadedError, VoiceNotEnrolledError
+from engine.tts.errors import ModelNotDownloadedError, NothingToSayError, VoiceNotEnrolledError
 from engine.tts.params import InvalidSpeechParamsError, SpeechParams
 from engine.tts.profile import PreparedSample, VoiceProfile
 from engine.tts.registry import Capability, RegisteredTTSModel, tts_model, tts_models
@@ -109,6 +109,7 @@ __all__ = [
     "ModelNotDownloadedError",
     "ModelStatus",
     "NoSingingModelError",
+    "NothingToSayError",
     "OutputTooLargeError",
     "ParrotError",
     "PitchMethod",

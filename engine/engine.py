@@ -33,7 +33,7 @@ from engine.singing.singer import SingingParams
 from engine.speech import SpeechChunk, SpeechWorker, speech_pieces
 from engine.speech.scheduler import SpeechScheduler
 from engine.tts.backend import BatchedSpeechBackend, TTSBackend, VoiceConversionBackend
-from engine.tts.errors import VoiceNotEnrolledError
+from engine.tts.errors import NothingToSayError, VoiceNotEnrolledError
 from engine.tts.params import SpeechParams
 from engine.tts.profile import PreparedSample, VoiceProfile
 from engine.tts.registry import BackendFactory, Capability, RegisteredTTSModel, tts_model
@@ -195,7 +195,7 @@ class Engine:
             )
         pieces = speech_pieces(text)
         if not pieces:
-            raise ValueError("there is nothing to say in that text")
+            raise NothingToSayError("there is nothing to say in that text")
         speech = await self._speech_worker()
         scheduler = self._scheduler
         stream = (

@@ -3,6 +3,7 @@ walk that finds any trace of it afterwards."""
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ class Seeded:
     files: list[Path] = field(default_factory=list)
     marker: str = ""
     """A string only this member's rows and files contain (voice names, sample names)."""
+    speech_seed: int = 0
+    """The seed saved in their speaking preferences there: only their row holds it."""
 
 
 async def seed_member(
@@ -38,8 +41,9 @@ async def seed_member(
 ) -> Seeded:
     """A voice with two samples (both with consent) and conditionals, history with cover
     and speech output files, a finished cover job with input and output files, a default
-    voice, audit entries (made by the member, and one by a moderator about their voice),
-    and a hide the member made as a moderator of a preset."""
+    voice and speaking preferences (language and style), audit entries (made by the
+    member, and one by a moderator about their voice), and a hide the member made as a
+    moderator of a preset."""
     seeded = Seeded(user_id, guild_id, marker=marker)
     voice = await store.voices.create(
         name=f"{marker}voice",
@@ -110,6 +114,10 @@ async def seed_member(
         job.id, JobState.DONE, output_path=job_output.relative_to(data_dir).as_posix()
     )
     await store.settings.set_member_voice(guild_id, user_id, voice.id)
+    seeded.speech_seed = secrets.randbits(62)  # a value no other row holds
+    await store.settings.update_preferences(
+        guild_id, user_id, language="fr", exaggeration=0.7, temperature=0.9, seed=seeded.speech_seed
+    )
     await seed_audit(store, seeded, voice.id)
     return seeded
 

@@ -16,11 +16,14 @@ import soundfile
 from typer.testing import CliRunner, Result
 
 from bot.cli import common
+from bot.cli import covers as covers_cli
 from bot.cli.app import app
+from bot.links import AddressGuard, SongLimits, SongLinks
 from bot.store import Store
 from bot.store.models import VoiceStatus
 from tests.checkpoints.rvc import small_rvc_voice, write_index
 from tests.engine.cover_fixtures import song_file_fixture  # noqa: F401
+from tests.song_server import SongSite, serve_songs
 
 
 @pytest.fixture(autouse=True)
@@ -111,13 +114,34 @@ def singer(
     return runner, data
 
 
-def test_a_voice_without_a_singing_model_covers_zero_shot(
-    singer: tuple[CliRunner, Path], song_file: Path, tmp_path: Path
+@pytest.fixture(scope="module")
+def song_site(song_file: Path) -> Iterator[SongSite]:
+    with serve_songs(song_file) as site:
+        yield site
+
+
+def test_a_voice_without_a_singing_model_covers_zero_shot_a_song_by_link(
+    singer: tuple[CliRunner, Path],
+    song_site: SongSite,
+    song_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The link is fetched by the real yt-dlp from a local site, which only this test opens
+    (allowlist and address guard) by handing the command its own ``SongLinks``."""
     runner, data = singer
+    opened = SongLinks(
+        ("127.0.0.1",),
+        SongLimits(max_seconds=60, max_bytes=10 * 2**20),
+        timeout_s=30,
+        guard=AddressGuard(exempt=[("127.0.0.1", song_site.port)]),
+    )
+    monkeypatch.setattr(covers_cli, "song_links", lambda settings: opened)
     output = tmp_path / "cover.opus"
-    result = runner.invoke(app, ["cover", str(song_file), "--voice", "singer", "-o", str(output)])
+    link = song_site.url(song_site.song_path)
+    result = runner.invoke(app, ["cover", link, "--voice", "singer", "-o", str(output)])
     assert result.exit_code == 0, result.output
+    assert "Fetched 'song' (3 s, " in result.stdout and "from 127.0.0.1." in result.stdout
     assert f"to {output}" in result.stdout
     assert "zero-shot" in result.stdout and "real-time factor" in result.stdout
     assert seconds_of(output) == pytest.approx(seconds_of(song_file), abs=0.1)
@@ -215,6 +239,20 @@ def test_bad_parameters_name_the_option(
 ) -> None:
     runner, _ = bare
     assert expected in one_error_line(cover(runner, song_file, "-v", "x", *options))
+
+
+def test_links_are_checked_against_the_allowlist_before_any_work(
+    bare: tuple[CliRunner, Path],
+) -> None:
+    runner, data = bare
+    line = one_error_line(cover(runner, "https://example.org/song.mp3", "-v", "x"))
+    assert "example.org is not in PARROT_SONG_HOSTS (youtube.com, youtu.be," in line
+    off = cover(runner, "https://youtu.be/x", "-v", "x", env={"PARROT_SONG_HOSTS": ""})
+    assert "songs by link are turned off" in one_error_line(off)
+    assert "not an http:// or https:// link" in one_error_line(
+        cover(runner, "ftp://youtu.be/x", "-v", "x")
+    )
+    assert not data.exists()  # refused before the database was opened
 
 
 def test_unknown_and_unready_voices_are_refused(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import time
 import wave
 import zipfile
 from collections.abc import AsyncIterator, Callable
@@ -26,7 +28,7 @@ from bot.voices.archive import (
     VoiceArchive,
     VoiceArchiveError,
 )
-from bot.voices.files import VoiceLibrary
+from bot.voices.files import STALE_AFTER_S, VoiceLibrary
 from bot.voices.names import VoiceNameError, check_voice_name
 from bot.voices.removal import delete_voice
 from engine.errors import ParrotError, as_sentence
@@ -541,6 +543,10 @@ async def test_sweep_removes_orphans_and_temporaries(
     temp_in_cache = data_dir / "cache" / f"{TEMP_PREFIX}x.bin"
     temp_in_cache.parent.mkdir(parents=True)
     temp_in_cache.write_bytes(b"partial")
+    for temp in (temp_in_voice, temp_in_cache):  # left by a crash a while ago
+        os.utime(temp, (time.time() - STALE_AFTER_S - 60,) * 2)
+    fresh_temp = library.folder(known.id) / f"{TEMP_PREFIX}being-written.pt"
+    fresh_temp.write_bytes(b"another process is writing this right now")
     known_files = all_files(library.folder(known.id)) - {temp_in_voice}
 
     report = await library.sweep()

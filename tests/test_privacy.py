@@ -65,7 +65,8 @@ async def test_purge_member_leaves_nothing_of_them(tmp_path: Path) -> None:
     assert all(path.exists() for path in kept.files)
     needles = ["zebra", *gone.voice_ids, *gone_elsewhere.voice_ids]
     assert files_mentioning(data_dir, needles) == []
-    assert rows_mentioning(data_dir / "parrot.db", {MEMBER, *needles}) == []
+    preferences = {gone.speech_seed, gone_elsewhere.speech_seed}  # their language and style
+    assert rows_mentioning(data_dir / "parrot.db", {MEMBER, *needles, *preferences}) == []
     assert rows_mentioning(data_dir / "parrot.db", {OTHER})  # the other member is untouched
 
 
@@ -121,7 +122,10 @@ async def test_purge_guild(tmp_path: Path) -> None:
         assert (await store.settings.guild(OTHER_GUILD)).announce_names is True
         assert await store.settings.member_voice(OTHER_GUILD, MEMBER) == elsewhere.voice_ids[0]
     assert files_mentioning(data_dir, ["leavingguild", *there.voice_ids]) == []
-    assert rows_mentioning(data_dir / "parrot.db", {GUILD, *there.voice_ids}) == []
+    assert (
+        rows_mentioning(data_dir / "parrot.db", {GUILD, *there.voice_ids, there.speech_seed}) == []
+    )
+    assert rows_mentioning(data_dir / "parrot.db", {elsewhere.speech_seed})  # kept elsewhere
     assert all(path.exists() for path in elsewhere.files)
 
 
@@ -145,6 +149,9 @@ async def test_export_member_holds_their_data_and_respects_the_limit(tmp_path: P
     assert [v["name"] for v in records["voices"]] == ["exportedvoice"]
     assert len(records["voice_samples"]) == 2 and len(records["generations"]) == 2
     assert records["member_settings"][0]["default_voice_id"] == seeded.voice_ids[0]
+    speaking = records["member_settings"][0]  # their language and style there
+    assert speaking["language"] == "fr" and speaking["seed"] == seeded.speech_seed
+    assert speaking["exaggeration"] == 0.7 and speaking["cfg_weight"] is None
     assert records["jobs"][0]["params"] == {"song": "exported song"}
     assert records["voices"][0]["consent_via"] == "discord"
     assert records["voices"][0]["consent_at"].startswith("2026-01-02T03:04:05")

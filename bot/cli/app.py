@@ -15,12 +15,21 @@ from rich.table import Table
 
 import bot
 from bot.cli import audit, covers, db, models, purge, speech, stats, voices
-from bot.cli.common import console, fail, guarded, run, settings_from
+from bot.cli.common import (
+    OneLineErrorsGroup,
+    console,
+    discord_id_option,
+    fail,
+    guarded,
+    run,
+    settings_from,
+)
 from bot.client import ParrotBot
 from bot.health import Level, run_checks
 from bot.settings import Settings
 
 app = typer.Typer(
+    cls=OneLineErrorsGroup,
     help="Parrot: a Discord bot that speaks and sings in enrolled voices.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -56,6 +65,11 @@ def root(
     ),
 ) -> None:
     """Parrot's admin CLI. Settings come from PARROT_* variables and .env."""
+    # Without logging set up (only `parrot run` sets it up), Python would print Parrot's own
+    # warnings raw next to the command's `parrot:` line; the command reports what matters.
+    quiet = logging.getLogger("bot")
+    if not any(isinstance(handler, logging.NullHandler) for handler in quiet.handlers):
+        quiet.addHandler(logging.NullHandler())
 
 
 def configure_logging(level: str) -> None:
@@ -94,8 +108,8 @@ async def _serve(settings: Settings, token: str) -> None:
 @app.command()
 def sync(
     ctx: typer.Context,
-    guild: int | None = typer.Option(
-        None, help="Sync to one server only (instant); without it, globally (may take a while)."
+    guild: int | None = discord_id_option(
+        "Sync to one server only (instant); without it, globally (may take a while)."
     ),
 ) -> None:
     """Register the slash commands with Discord. Run after an upgrade, not on every start."""

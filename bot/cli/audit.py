@@ -10,7 +10,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from bot.cli.common import console, fail, guarded, open_store, run, settings_from
+from bot.cli.common import (
+    console,
+    discord_id_option,
+    fail,
+    guarded,
+    open_store,
+    run,
+    settings_from,
+)
 from bot.store import Store
 from bot.store.audit import AuditEntry
 from bot.usage import SinceError, iso_utc, parse_since
@@ -25,7 +33,10 @@ def parse_when(text: str, *, now: datetime | None = None) -> str:
     span = _SPAN.fullmatch(text.strip())
     if span is not None:
         amount, unit = int(span[1]), _UNITS[span[2].lower()]
-        return iso_utc((now or datetime.now(UTC)) - timedelta(**{unit: amount}))
+        try:
+            return iso_utc((now or datetime.now(UTC)) - timedelta(**{unit: amount}))
+        except OverflowError:  # "99999999w": before the calendar starts
+            raise SinceError(f"--since {text!r} reaches back too far") from None
     try:
         return parse_since(text)
     except SinceError:
@@ -57,10 +68,10 @@ def audit(
     voice: str | None = typer.Option(
         None, "--voice", help="Only this voice: a name or id (deleted voices by id or old name)."
     ),
-    member: int | None = typer.Option(
-        None, "--member", help="Only entries this Discord user id made or about their voices."
+    member: int | None = discord_id_option(
+        "Only entries this Discord user id made or about their voices.", "--member"
     ),
-    guild: int | None = typer.Option(None, "--guild", help="Only this Discord server id."),
+    guild: int | None = discord_id_option("Only this Discord server id.", "--guild"),
     since: str | None = typer.Option(
         None,
         "--since",

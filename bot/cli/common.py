@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import sys
 import zipfile
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
@@ -42,14 +44,90 @@ class CliError(ParrotError):
         self.exit_code = exit_code
 
 
+DISCORD_ID_MAX = 2**63 - 1
+"""Discord ids (snowflakes) are positive 63-bit integers, as SQLite stores them."""
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line, control characters (a newline in a file name, a terminal
+    escape) shown escaped rather than acted on."""
+    text = " ".join(message.split("\n"))
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def print_failure(message: str) -> None:
+    error_console.print(f"parrot: {one_line(message)}", markup=False, highlight=False)
+
+
 def _report(error: BaseException) -> NoReturn:
     """``parrot: <one line>`` on stderr and the error's exit status."""
     if isinstance(error, ParrotError):
         message, exit_code = error.for_operator(), error.exit_code
     else:
         message, exit_code = str(error), 1
-    error_console.print(f"parrot: {message}", markup=False, highlight=False)
+    print_failure(message)
     raise typer.Exit(exit_code) from None
+
+
+def check_output_file(path: Path, *, make_folders: bool) -> None:
+    """Refuse an output path that can never be written, before any work is done: a folder,
+    or a file whose folder is missing (unless ``make_folders``) or is itself a file."""
+    if path.is_dir():
+        fail(f"{path} is a folder: give a file name in it")
+    for folder in path.absolute().parents:
+        if folder.exists():
+            if not folder.is_dir():
+                fail(f"cannot write {path}: {folder} is a file, not a folder")
+            return
+        if not make_folders:
+            fail(f"cannot write {path}: the folder {path.absolute().parent} does not exist")
+
+
+def discord_id_option(help: str, *names: str) -> Any:
+    """An optional Discord user or server id: a positive 63-bit integer, checked on input."""
+    return typer.Option(None, *names, min=1, max=DISCORD_ID_MAX, help=help)
+
+
+def _command(context: Any) -> str:
+    """``parrot voices enroll`` whatever the program was called (``root`` in tests)."""
+    return " ".join(["parrot", *str(context.command_path).split()[1:]])
+
+
+class OneLineErrorsGroup(typer.core.TyperGroup):
+    """The root command: its own usage errors (a missing argument, ``--owner abc``) are one
+    ``parrot:`` line too, naming the help to read, instead of a framed usage block."""
+
+    def main(  # the parameters of click.Command.main, spelled out to pass them on
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        def main(standalone: bool) -> Any:
+            return super(OneLineErrorsGroup, self).main(
+                args, prog_name, complete_var, standalone, windows_expand_args, **extra
+            )
+
+        if not standalone_mode:
+            return main(False)
+        try:
+            outcome = main(False)
+        except typer.TyperException as error:  # Typer's own click: usage and file errors
+            if type(error).__name__ == "NoArgsIsHelpError":
+                return main(True)  # nothing ran: show the help exactly as Typer does
+            message = error.format_message() if hasattr(error, "format_message") else str(error)
+            context = getattr(error, "ctx", None)
+            where = f"; see `{_command(context)} --help`" if context is not None else ""
+            print_failure(str(message).rstrip(".") + where)
+            sys.exit(getattr(error, "exit_code", 2))
+        except typer.Abort:
+            print_failure("aborted")
+            sys.exit(1)
+        # Typer returns an Exit's code here; our commands themselves return None.
+        sys.exit(outcome if isinstance(outcome, int) else 0)
 
 
 def fail(message: str, exit_code: int = 1) -> NoReturn:

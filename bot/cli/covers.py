@@ -7,6 +7,7 @@ engine loads torch at first use): ``parrot --help`` stays fast.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +31,20 @@ from bot.cli.common import (
     run,
     settings_from,
 )
+from bot.exts.covers.request import (
+    CLI_OPTIONS,
+    CoverStyle,
+    as_option,
+    checked_style,
+    song_links,
+)
 from bot.exts.covers.singing_models import (
     SingingModelMissingError,
     attach_singing_model,
     detach_singing_model,
     present_singing_model_paths,
 )
+from bot.links import FetchedSong, SongLink, SongLinks, looks_like_link
 from bot.runtime import build_engine
 from bot.settings import Settings
 from bot.store import Store
@@ -46,18 +55,14 @@ from engine.api import (
     COVER_SEED,
     STAGES,
     AudioFormat,
-    ConversionParams,
-    CoverParams,
     CoverResult,
     Engine,
-    InvalidCoverParamsError,
     ParrotError,
-    PitchMethod,
     RvcCheckpointError,
     RvcIndexError,
     SingingMethod,
     SingingParams,
-    SongTooLongError,
+    VoiceProfile,
     atomic_copy,
     check_song_length,
     probe_duration,
@@ -71,20 +76,6 @@ COVER_FORMATS = {
 FORMAT_NAMES = {AudioFormat.OGG_OPUS: "Opus", AudioFormat.MP3: "MP3"}
 LOCAL_MAX_BYTES = 2**31
 """A cover written to a local file has no upload limit: always the top bitrate."""
-OPTION_NAMES = {
-    "semitones": "--pitch",
-    "vocal_gain_db": "--vocal-gain",
-    "instrumental_gain_db": "--instrumental-gain",
-    "reverb": "--reverb",
-    "index_rate": "--index-rate",
-    "protect": "--protect",
-}
-"""Engine parameter → the option that sets it, so that errors name what was typed."""
-
-
-def _as_option(message: str) -> str:
-    field, _, rest = message.partition(" ")
-    return f"{OPTION_NAMES[field]} {rest}" if field in OPTION_NAMES else message
 
 
 def _output_format(output: Path) -> AudioFormat:
@@ -97,14 +88,6 @@ def _output_format(output: Path) -> AudioFormat:
     if not output.parent.is_dir():
         fail(f"cannot write {output}: there is no folder {output.parent}")
     return audio_format
-
-
-def _pitch_method(value: str) -> PitchMethod:
-    try:
-        return PitchMethod(value.lower())
-    except ValueError:
-        choices = ", ".join(method.value for method in PitchMethod)
-        fail(f"--pitch-method must be one of {choices}, got {value!r}")
 
 
 def _check_song(song: Path, settings: Settings) -> float | None:
@@ -146,16 +129,27 @@ class StageBar:
 
 @dataclass(frozen=True, slots=True)
 class CoverRequest:
-    song: Path
+    song: str
+    """A file name, or a link (``://``)."""
     voice: str
     method: SingingMethod
-    params: CoverParams
-    conversion: ConversionParams
+    style: CoverStyle
+    output_format: AudioFormat
 
 
-async def _make_cover(
+@dataclass(frozen=True, slots=True)
+class Singer:
+    """The voice of a cover and how it will sing, checked before the song is fetched."""
+
+    voice: Voice
+    method: SingingMethod
+    singing_model: tuple[Path, Path | None] | None
+    profile: VoiceProfile
+
+
+async def _singer(
     request: CoverRequest, settings: Settings, engine: Engine, store: Store
-) -> tuple[CoverResult, Voice, float]:
+) -> Singer:
     found = await resolve_voice(store, request.voice)
     if found.status is not VoiceStatus.READY:
         fail(f"voice {found.name!r} is {found.status}, not ready")
@@ -172,7 +166,7 @@ async def _make_cover(
     chosen = await engine.check_cover_available(
         request.method,
         has_singing_model=singing_model is not None,
-        pitch_method=request.conversion.pitch_method,
+        pitch_method=request.style.conversion_params().pitch_method,
     )
     profile = engine.profile(library.folder(found.id))
     if chosen is SingingMethod.ZERO_SHOT and not profile.exists:
@@ -180,6 +174,24 @@ async def _make_cover(
             f"voice {found.name!r} has no conditionals for {profile.backend} to sing with: "
             f"enrol it again with PARROT_TTS_MODEL={settings.tts_model}"
         )
+    return Singer(found, chosen, singing_model, profile)
+
+
+async def _fetch(links: SongLinks, link: SongLink, folder: Path) -> FetchedSong:
+    with error_console.status(f"Fetching the song from {link.host}…"):
+        fetched = await links.fetch(link.url, folder)
+    length = f"{fetched.duration_s:.0f} s, " if fetched.duration_s is not None else ""
+    console.print(
+        f"Fetched {fetched.title!r} ({length}{fetched.size / 2**20:.1f} MB) from {fetched.host}.",
+        markup=False,
+        highlight=False,
+    )
+    return fetched
+
+
+async def _sing(
+    request: CoverRequest, song: Path, singer: Singer, settings: Settings, engine: Engine
+) -> tuple[CoverResult, float]:
     singing = SingingParams(decoder_steps=settings.singing_decoder_steps, seed=COVER_SEED)
     started = time.perf_counter()
     with Progress(
@@ -191,17 +203,39 @@ async def _make_cover(
         transient=True,
     ) as progress:
         result = await engine.cover(
-            request.song,
-            profile,
-            singing_model=singing_model,
-            method=chosen,
-            params=request.params,
-            conversion=request.conversion,
+            song,
+            singer.profile,
+            singing_model=singer.singing_model,
+            method=singer.method,
+            params=request.style.cover_params(
+                output_format=request.output_format, max_bytes=LOCAL_MAX_BYTES
+            ),
+            conversion=request.style.conversion_params(),
             singing=singing,
             output=None,  # the cached file; copied to the person's path afterwards
             progress=StageBar(progress),
         )
-    return result, found, time.perf_counter() - started
+    return result, time.perf_counter() - started
+
+
+async def _make_cover(
+    request: CoverRequest,
+    link: SongLink | None,
+    links: SongLinks,
+    settings: Settings,
+    engine: Engine,
+    store: Store,
+) -> tuple[CoverResult, Voice, float, float | None]:
+    """The cover, the voice, the time taken and the fetched song's stated length. The voice
+    and the models are checked before a song is fetched."""
+    singer = await _singer(request, settings, engine, store)
+    if link is None:
+        result, elapsed = await _sing(request, Path(request.song), singer, settings, engine)
+        return result, singer.voice, elapsed, None
+    with tempfile.TemporaryDirectory(prefix="parrot-song-") as folder:
+        fetched = await _fetch(links, link, Path(folder))
+        result, elapsed = await _sing(request, fetched.path, singer, settings, engine)
+    return result, singer.voice, elapsed, fetched.duration_s
 
 
 def _deliver(result: CoverResult, wanted: Path) -> Path:
@@ -216,7 +250,9 @@ def _deliver(result: CoverResult, wanted: Path) -> Path:
 
 def cover(
     ctx: typer.Context,
-    song: Path = typer.Argument(..., help="The song: any common audio format."),
+    song: str = typer.Argument(
+        ..., help="The song: a file in any common audio format, or a link (PARROT_SONG_HOSTS)."
+    ),
     voice: str = typer.Option(..., "--voice", "-v", help="Voice name or id."),
     output: Path = typer.Option(
         Path("cover.ogg"), "--output", "-o", help="Output file: .mp3, .ogg or .opus."
@@ -234,39 +270,39 @@ def cover(
     instrumental_gain: float = typer.Option(0.0, help="Instrumental level in dB, -24 to 12."),
     reverb: float = typer.Option(0.15, help="Vocal reverb, 0 (dry) to 1."),
 ) -> None:
-    """Sing SONG in an enrolled voice and write the cover to a file."""
+    """Sing SONG (a file or a link) in an enrolled voice and write the cover to a file."""
     settings = settings_from(ctx)
 
     async def body() -> None:
-        audio_format = _output_format(output)
-        try:  # the checks that need neither torch nor the database come first
-            seconds = _check_song(song, settings)
-            params = CoverParams(
-                semitones=pitch,
-                vocal_gain_db=vocal_gain,
-                instrumental_gain_db=instrumental_gain,
-                reverb=reverb,
-                output_format=audio_format,
-                max_bytes=LOCAL_MAX_BYTES,
-            )
-        except (SongTooLongError, InvalidCoverParamsError) as error:
-            fail(_as_option(str(error)))
-        engine = build_engine(settings)
-        try:
-            request = CoverRequest(
-                song,
-                voice,
-                method,
-                params,
-                ConversionParams(
-                    pitch_method=_pitch_method(pitch_method),
+        # The checks that need neither torch, the database nor the network come first.
+        request = CoverRequest(
+            song,
+            voice,
+            method,
+            checked_style(
+                CoverStyle(
+                    semitones=pitch,
+                    pitch_method=pitch_method,
                     index_rate=index_rate,
                     protect=protect,
-                    seed=COVER_SEED,
+                    vocal_gain_db=vocal_gain,
+                    instrumental_gain_db=instrumental_gain,
+                    reverb=reverb,
                 ),
-            )
+                CLI_OPTIONS,
+            ),
+            _output_format(output),
+        )
+        links = song_links(settings)
+        link = links.check(song) if looks_like_link(song) else None
+        stated = None if link else _check_song(Path(song), settings)
+        engine = build_engine(settings)
+        try:
             async with open_store(settings) as store:
-                result, found, elapsed = await _make_cover(request, settings, engine, store)
+                result, found, elapsed, fetched = await _make_cover(
+                    request, link, links, settings, engine, store
+                )
+                seconds = stated if link is None else fetched
                 await store.generations.record(
                     kind="cover",
                     user_id=None,
@@ -278,7 +314,7 @@ def cover(
                     method=result.method,
                 )
         except ParrotError as error:  # named after the option that set it, where one did
-            fail(_as_option(str(error)))
+            fail(as_option(str(error), CLI_OPTIONS))
         finally:
             await engine.shutdown()
         path = await asyncio.to_thread(_deliver, result, output)

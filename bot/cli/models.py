@@ -23,6 +23,7 @@ from engine.api import (
 app = typer.Typer(help="Model weights: list, download, unload.", no_args_is_help=True)
 
 NOT_DOWNLOADED = "[yellow]not downloaded[/]"
+MAX_WAIT_S = 3600.0
 IN_USE = {ModelGroup.TTS: "yes", ModelGroup.SEPARATION: "covers", ModelGroup.RVC: "rvc covers"}
 
 
@@ -76,6 +77,8 @@ def unload(
     wait: float = typer.Option(10.0, help="Seconds to wait for the running bot to confirm."),
 ) -> None:
     """Ask the running bot to release its models from GPU memory now."""
+    if not 0 < wait <= MAX_WAIT_S:  # NaN fails this too
+        fail(f"--wait takes seconds, more than 0 and at most {MAX_WAIT_S:.0f}")
     settings = settings_from(ctx)
     request = settings.data_dir / UNLOAD_REQUEST
     atomic_write_bytes(request, b"unload\n")

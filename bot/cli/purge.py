@@ -4,24 +4,39 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli.common import console, fail, guarded, open_store, run, settings_from
+from bot.cli.common import (
+    console,
+    discord_id_option,
+    fail,
+    guarded,
+    open_store,
+    run,
+    settings_from,
+)
 from bot.privacy import PrivacyService, PurgeReport, RetentionReport
 from bot.store.audit import Who
+
+MAX_DAYS = 36_500
+"""A century: longer than any retention, and still a date the calendar can count back to."""
 
 
 def purge(
     ctx: typer.Context,
-    member: int | None = typer.Option(
-        None, "--member", help="Delete everything about this Discord user id, in every server."
+    member: int | None = discord_id_option(
+        "Delete everything about this Discord user id, in every server.", "--member"
     ),
-    guild: int | None = typer.Option(
-        None, "--guild", help="Delete everything about this server id (it removed the bot)."
+    guild: int | None = discord_id_option(
+        "Delete everything about this server id (it removed the bot).", "--guild"
     ),
     expired: bool = typer.Option(
         False, "--expired", help="Delete generated audio older than the retention period."
     ),
     days: int | None = typer.Option(
-        None, "--days", min=1, help="With --expired: this many days instead of the setting."
+        None,
+        "--days",
+        min=1,
+        max=MAX_DAYS,
+        help="With --expired: this many days instead of the setting.",
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:

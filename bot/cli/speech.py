@@ -9,9 +9,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.cli.common import (
+    check_output_file,
     console,
     error_console,
     fail,
+    guarded,
     open_store,
     resolve_voice,
     run,
@@ -28,6 +30,26 @@ FORMATS = {
     ".opus": AudioFormat.OGG_OPUS,
     ".mp3": AudioFormat.MP3,
 }
+
+
+def check_request(text: str, output: Path, max_chars: int) -> AudioFormat:
+    """Refuse what cannot be said or written before any model loads; the output's format."""
+    audio_format = FORMATS.get(output.suffix.lower())
+    if audio_format is None:
+        fail(
+            f"cannot write {output.suffix or 'files without a suffix'}: "
+            "use .wav, .ogg, .opus or .mp3"
+        )
+    if not text.strip():
+        fail("give the text to say (it is empty)")
+    if not any(character.isalnum() for character in text):
+        fail(f"there is nothing to say aloud in {text!r}: give it words")
+    if len(text) > max_chars:
+        fail(
+            f"the text is {len(text)} characters; the limit is {max_chars} (PARROT_MAX_TEXT_CHARS)"
+        )
+    check_output_file(output, make_folders=False)
+    return audio_format
 
 
 def say(
@@ -47,21 +69,7 @@ def say(
 ) -> None:
     """Speak TEXT in an enrolled voice and write it to a file."""
     settings = settings_from(ctx)
-    audio_format = FORMATS.get(output.suffix.lower())
-    if audio_format is None:
-        error_console.print(
-            f"parrot: cannot write {output.suffix or 'files without a suffix'}:"
-            " use .wav, .ogg, .opus or .mp3",
-            markup=False,
-        )
-        raise typer.Exit(1)
-    if len(text) > settings.max_text_chars:
-        error_console.print(
-            f"parrot: the text is {len(text)} characters; the limit is "
-            f"{settings.max_text_chars} (PARROT_MAX_TEXT_CHARS)",
-            markup=False,
-        )
-        raise typer.Exit(1)
+    audio_format = guarded(lambda: check_request(text, output, settings.max_text_chars))
 
     async def body() -> None:
         params = SpeechParams(

@@ -8,14 +8,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from bot.cli.common import console, guarded, open_store, run, settings_from
+from bot.cli.common import console, discord_id_option, guarded, open_store, run, settings_from
 from bot.store.generations import Usage, UsageLine
 from bot.usage import format_duration, parse_since
 
 
 def stats(
     ctx: typer.Context,
-    guild: int | None = typer.Option(None, "--guild", help="Only this Discord server id."),
+    guild: int | None = discord_id_option("Only this Discord server id.", "--guild"),
     since: str | None = typer.Option(
         None, "--since", help="Only from this date on: YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)."
     ),

@@ -10,8 +10,9 @@ from rich.table import Table
 
 from bot.cli.common import (
     byte_progress,
+    check_output_file,
     console,
-    error_console,
+    discord_id_option,
     fail,
     guarded,
     open_store,
@@ -19,6 +20,7 @@ from bot.cli.common import (
     run,
     settings_from,
 )
+from bot.cli.rebuild import rebuild
 from bot.presets import ImportReport, PresetAction, preset_importer
 from bot.runtime import build_engine, sample_limits
 from bot.store.audit import Who
@@ -29,13 +31,14 @@ from bot.voices.files import VoiceLibrary
 from bot.voices.removal import delete_voice
 
 app = typer.Typer(help="Manage enrolled voices.", no_args_is_help=True)
+app.command("rebuild")(rebuild)
 
 
 @app.command("list")
 def list_voices(
     ctx: typer.Context,
-    owner: int | None = typer.Option(None, help="Only voices of this Discord user id."),
-    guild: int | None = typer.Option(None, help="Only voices enrolled in this server id."),
+    owner: int | None = discord_id_option("Only voices of this Discord user id.", "--owner"),
+    guild: int | None = discord_id_option("Only voices enrolled in this server id.", "--guild"),
 ) -> None:
     """List voices with their owner, visibility and state."""
     settings = settings_from(ctx)
@@ -134,6 +137,8 @@ def export(
 ) -> None:
     """Export a voice (metadata, samples, derived files) to a zip."""
     settings = settings_from(ctx)
+    if output is not None:
+        guarded(lambda: check_output_file(output, make_folders=True))
 
     async def body() -> None:
         async with open_store(settings) as store:
@@ -152,7 +157,7 @@ def import_voice(
     ctx: typer.Context,
     archive: Path = typer.Argument(..., help="A zip made by `parrot voices export`."),
     name: str | None = typer.Option(None, help="Name for the imported voice."),
-    owner: int | None = typer.Option(None, help="Discord user id to own the voice."),
+    owner: int | None = discord_id_option("Discord user id to own the voice.", "--owner"),
 ) -> None:
     """Import a voice from an export zip, as a new voice."""
     settings = settings_from(ctx)
@@ -176,8 +181,7 @@ def describe_consent(consent: Consent | None) -> str:
 
 
 def raise_missing(path: Path) -> None:
-    error_console.print(f"parrot: {path} does not exist or is not a file", markup=False)
-    raise typer.Exit(1)
+    guarded(lambda: fail(f"{path} does not exist or is not a file"))
 
 
 @app.command()
@@ -185,8 +189,8 @@ def enroll(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Name of the new voice."),
     samples: list[Path] = typer.Argument(..., help="One or more audio files of the voice."),
-    owner: int | None = typer.Option(None, help="Discord user id who owns the voice."),
-    guild: int | None = typer.Option(None, help="Discord server id the voice belongs to."),
+    owner: int | None = discord_id_option("Discord user id who owns the voice.", "--owner"),
+    guild: int | None = discord_id_option("Discord server id the voice belongs to.", "--guild"),
     visibility: Visibility | None = typer.Option(
         None, help="private, guild or global (default: private with --owner, else global)."
     ),

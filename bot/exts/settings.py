@@ -8,8 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.autocomplete import model_languages
 from bot.checks import parrot_of, require_manager
 from bot.errors import UserFacingError
+from bot.languages import describe, resolve_language
 from bot.store.audit import AuditAction, Who
 from bot.store.models import Visibility, Voice
 from bot.store.settings import GuildSettings
@@ -18,11 +20,24 @@ from bot.voice_lookup import actor_of, usable_voice, voice_choices
 if TYPE_CHECKING:
     from bot.client import ParrotBot
 
+CLEAR_WORDS = frozenset({"none", "clear", "off", "default"})
+"""What ``default_language`` takes to go back to the model's own language."""
+
 
 async def _shared_voice_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
     return await voice_choices(parrot_of(interaction).store, actor_of(interaction), current)
+
+
+async def _default_language_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """The model's languages, and ``none`` to go back to the model's own."""
+    choices = await model_languages(interaction, current)
+    if "none".startswith(current.strip().lower()):
+        choices.insert(0, app_commands.Choice(name="none (the model's own language)", value="none"))
+    return choices[:25]
 
 
 class SettingsCog(commands.Cog):
@@ -37,8 +52,11 @@ class SettingsCog(commands.Cog):
         clear_required_role="Let every member use Parrot again",
         idle_timeout="Seconds of silence before Parrot leaves the voice channel",
         default_voice="The voice for members who chose none (must be shared or a preset)",
+        default_language="The language for members who chose none (`none` clears it)",
     )
-    @app_commands.autocomplete(default_voice=_shared_voice_autocomplete)
+    @app_commands.autocomplete(
+        default_voice=_shared_voice_autocomplete, default_language=_default_language_autocomplete
+    )
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def settings(
@@ -50,6 +68,7 @@ class SettingsCog(commands.Cog):
         clear_required_role: bool = False,
         idle_timeout: app_commands.Range[int, 30, 3600] | None = None,
         default_voice: str | None = None,
+        default_language: str | None = None,
     ) -> None:
         member = require_manager(interaction)
         changes: dict[str, object] = {}
@@ -77,6 +96,12 @@ class SettingsCog(commands.Cog):
                     f"**{voice.name}** is private; share it with `/voice share` first."
                 )
             changes["default_voice_id"] = shown["default_voice"] = voice.id
+        if default_language is not None:
+            cleared = default_language.strip().lower() in CLEAR_WORDS
+            code = (
+                None if cleared else resolve_language(self.bot.engine.tts_model, default_language)
+            )
+            changes["default_language"] = shown["default_language"] = code
         async with self.bot.store.unit_of_work() as work:
             current = await work.settings.update_guild(member.guild.id, **changes)
             for setting, value in shown.items():
@@ -104,7 +129,17 @@ class SettingsCog(commands.Cog):
         embed.add_field(name="Required role", value=role.mention if role else "none")
         embed.add_field(name="Idle timeout", value=f"{current.idle_timeout_s} s")
         embed.add_field(name="Auto-read", value=reading)
+        embed.add_field(name="Default language", value=self._language(current))
         return embed
+
+    def _language(self, current: GuildSettings) -> str:
+        model = self.bot.engine.tts_model
+        if current.default_language is None:
+            return "the model's (English)"
+        text = describe(model, current.default_language)
+        if not model.speaks(current.default_language):
+            text += ", not spoken by the current model"
+        return text
 
 
 async def setup(parrot_bot: ParrotBot) -> None:

@@ -23,6 +23,8 @@ class StatusCog(commands.Cog):
 
     @parrot.command(name="status", description="Version, device, voices and engine state")
     async def status(self, interaction: discord.Interaction) -> None:
+        # A cold engine resolves its device (importing torch) first: answer Discord now.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         engine = await self.bot.engine.status()
         voices = self.bot.store.voices
         ready, total = await voices.count(status=VoiceStatus.READY), await voices.count()
@@ -37,7 +39,7 @@ class StatusCog(commands.Cog):
             name="Gateway latency",
             value="unknown" if latency != latency else f"{latency * 1000:.0f} ms",  # NaN early
         )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.followup.send(embed=embed, ephemeral=True)
 
 
 async def setup(parrot_bot: ParrotBot) -> None:

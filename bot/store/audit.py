@@ -34,6 +34,7 @@ class AuditAction(StrEnum):
     ATTACH_SINGING_MODEL = "attach-singing-model"
     REMOVE_SINGING_MODEL = "remove-singing-model"
     TRAIN = "train"
+    REBUILD = "rebuild"  # conditionals rebuilt from the samples for another TTS model
     SETTINGS = "settings"
     IMPORT = "import"
     """A voice created from an archive (``parrot voices import``)."""

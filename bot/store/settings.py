@@ -21,6 +21,8 @@ class GuildSettings:
     required_role_id: int | None = None
     idle_timeout_s: int = 300
     autoread_channel_id: int | None = None
+    default_language: str | None = None
+    """For members who chose no language; None: the model's own default."""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> GuildSettings:
@@ -32,10 +34,46 @@ class GuildSettings:
             required_role_id=row["required_role_id"],
             idle_timeout_s=int(row["idle_timeout_s"]),
             autoread_channel_id=row["autoread_channel_id"],
+            default_language=row["default_language"],
         )
 
 
 GUILD_OPTIONS = frozenset(f.name for f in fields(GuildSettings)) - {"guild_id"}
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakingPreferences:
+    """How a member likes to be spoken for in one server; None: not chosen."""
+
+    language: str | None = None
+    exaggeration: float | None = None
+    cfg_weight: float | None = None
+    temperature: float | None = None
+    seed: int | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> SpeakingPreferences:
+        return cls(
+            language=row["language"],
+            exaggeration=row["exaggeration"],
+            cfg_weight=row["cfg_weight"],
+            temperature=row["temperature"],
+            seed=row["seed"],
+        )
+
+    @property
+    def style(self) -> dict[str, float | int]:
+        """The style preferences the member set (all but the language), by field name."""
+        values = {
+            "exaggeration": self.exaggeration,
+            "cfg_weight": self.cfg_weight,
+            "temperature": self.temperature,
+            "seed": self.seed,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+
+PREFERENCES = frozenset(f.name for f in fields(SpeakingPreferences))
 
 
 class SettingsRepository:
@@ -86,6 +124,32 @@ class SettingsRepository:
             f" default_voice_id = excluded.default_voice_id, updated_at = {_NOW}",
             (guild_id, user_id, voice_id),
         )
+
+    async def preferences(self, guild_id: int, user_id: int) -> SpeakingPreferences:
+        row = await self._sql.fetch_one(
+            "SELECT * FROM member_settings WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        return SpeakingPreferences() if row is None else SpeakingPreferences.from_row(row)
+
+    async def update_preferences(
+        self, guild_id: int, user_id: int, **changes: object
+    ) -> SpeakingPreferences:
+        """Set some of a member's preferences (None clears one); the others stay."""
+        unknown = set(changes) - PREFERENCES
+        if unknown:
+            raise ValueError(f"unknown speaking preferences: {sorted(unknown)}")
+        if changes:
+            columns = ", ".join(changes)
+            placeholders = ", ".join("?" for _ in changes)
+            updates = ", ".join(f"{name} = excluded.{name}" for name in changes)
+            await self._sql.execute(
+                f"INSERT INTO member_settings (guild_id, user_id, {columns})"
+                f" VALUES (?, ?, {placeholders})"
+                f" ON CONFLICT (guild_id, user_id) DO UPDATE SET {updates}, updated_at = {_NOW}",
+                (guild_id, user_id, *changes.values()),
+            )
+        return await self.preferences(guild_id, user_id)
 
     async def move_defaults(self, old_voice_id: str, new_voice_id: str) -> None:
         """Servers and members whose default was one voice now default to another."""

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from bot.store.database import Statements
 from bot.store.models import Consent, Visibility, Voice, VoiceSample, VoiceSource, VoiceStatus
+from bot.store.rebuilds import RebuildRepository
 from engine.api import ParrotError
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
@@ -40,6 +41,8 @@ def _name_taken_as_error(name: str) -> Iterator[None]:
 class VoiceRepository:
     def __init__(self, statements: Statements) -> None:
         self._sql = statements
+        self.rebuilds = RebuildRepository(statements)
+        """Voices rebuilt for another TTS model (``work.voices.rebuilds`` in a unit of work)."""
 
     async def create(
         self,
@@ -122,6 +125,18 @@ class VoiceRepository:
             f" AND {_NOT_HIDDEN_IN_GUILD}"
             " ORDER BY owner_id = :user DESC, name COLLATE NOCASE",
             {"user": user_id, "guild": guild_id},
+        )
+        return [Voice.from_row(row) for row in rows]
+
+    async def rebuildable(self) -> builtins.list[Voice]:
+        """Voices that can be rebuilt from their stored samples (ready ones, and pending
+        ones such as an archive imported without conditionals): those spoken most recently
+        first, then presets, then the oldest."""
+        rows = await self._sql.fetch_all(
+            "SELECT * FROM voices WHERE status IN ('ready', 'pending')"
+            " AND EXISTS (SELECT 1 FROM voice_samples WHERE voice_id = voices.id)"
+            " ORDER BY (SELECT MAX(created_at) FROM generations WHERE voice_id = voices.id)"
+            " DESC NULLS LAST, visibility = 'global' DESC, created_at, id"
         )
         return [Voice.from_row(row) for row in rows]
 

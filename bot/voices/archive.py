@@ -109,49 +109,50 @@ class VoiceArchive:
         voice_name = check_voice_name(name or str(meta.get("name", "")))
         owner = owner_id if owner_id is not None else meta.get("owner_id")
         voice_id = new_id()
-        folder = self._library.folder(voice_id)
-        try:
-            samples, files = await asyncio.to_thread(
-                _unpack, archive_path, manifest, folder, progress
-            )
-            ready = "conditionals" in files
-            async with self._store.unit_of_work() as work:
-                await work.voices.create(
-                    voice_id=voice_id,
-                    name=voice_name,
-                    owner_id=owner,
-                    guild_id=meta.get("guild_id"),
-                    visibility=Visibility(meta.get("visibility", Visibility.PRIVATE)),
-                    source=VoiceSource.IMPORT,
-                    status=VoiceStatus.READY if ready else VoiceStatus.PENDING,
-                    tts_model=meta.get("tts_model") if ready else None,
-                    conditionals=self._relative(files.get("conditionals")),
-                    rvc_model=self._relative(files.get("rvc_model")),
-                    rvc_index=self._relative(files.get("rvc_index")),
-                    consent=consent,
+        # the enrolment lock: no start-up sweep removes the folder before its rows exist
+        async with self._library.enrolment(voice_id) as folder:
+            try:
+                samples, files = await asyncio.to_thread(
+                    _unpack, archive_path, manifest, folder, progress
                 )
-                for sample_id, entry in samples:
-                    await work.voices.add_sample(
-                        sample_id=sample_id,
+                ready = "conditionals" in files
+                async with self._store.unit_of_work() as work:
+                    await work.voices.create(
                         voice_id=voice_id,
-                        path=self._library.relative(folder / "samples" / f"{sample_id}.wav"),
-                        original_name=entry.get("original_name"),
-                        sha256=entry["sha256"],
-                        duration_s=float(entry["duration_s"]),
-                        sample_rate=int(entry["sample_rate"]),
-                        consent=_consent(entry, consent),
+                        name=voice_name,
+                        owner_id=owner,
+                        guild_id=meta.get("guild_id"),
+                        visibility=Visibility(meta.get("visibility", Visibility.PRIVATE)),
+                        source=VoiceSource.IMPORT,
+                        status=VoiceStatus.READY if ready else VoiceStatus.PENDING,
+                        tts_model=meta.get("tts_model") if ready else None,
+                        conditionals=self._relative(files.get("conditionals")),
+                        rvc_model=self._relative(files.get("rvc_model")),
+                        rvc_index=self._relative(files.get("rvc_index")),
+                        consent=consent,
                     )
-                voice = await work.voices.get(voice_id)
-                assert voice is not None
-                await work.audit.record(
-                    AuditAction.IMPORT,
-                    who or Who.cli(),
-                    voice=voice,
-                    detail={"samples": len(samples), "archive": archive_path.name},
-                )
-        except BaseException:
-            await self._library.remove_folder(voice_id)
-            raise
+                    for sample_id, entry in samples:
+                        await work.voices.add_sample(
+                            sample_id=sample_id,
+                            voice_id=voice_id,
+                            path=self._library.relative(folder / "samples" / f"{sample_id}.wav"),
+                            original_name=entry.get("original_name"),
+                            sha256=entry["sha256"],
+                            duration_s=float(entry["duration_s"]),
+                            sample_rate=int(entry["sample_rate"]),
+                            consent=_consent(entry, consent),
+                        )
+                    voice = await work.voices.get(voice_id)
+                    assert voice is not None
+                    await work.audit.record(
+                        AuditAction.IMPORT,
+                        who or Who.cli(),
+                        voice=voice,
+                        detail={"samples": len(samples), "archive": archive_path.name},
+                    )
+            except BaseException:
+                await self._library.remove_folder(voice_id)
+                raise
         return voice
 
     def _relative(self, path: Path | None) -> str | None:

@@ -51,57 +51,56 @@ class VoiceEnroller:
         await self._check_name_free(name, owner_id)
         shown_names = original_names or [path.name for path in sources]
         voice_id = new_id()
-        folder = self._library.folder(voice_id)
-        try:
-            prepared: list[PreparedSample] = []
-            for index, path in enumerate(sources, start=1):
+        # The folder exists before the rows: the lock keeps any start-up sweep off it.
+        async with self._library.enrolment(voice_id) as folder:
+            try:
+                prepared = await self._prepare_all(sources, folder, on_stage)
                 if on_stage:
-                    on_stage(f"checking sample {index}/{len(sources)}")
-                sample_id = new_id()
-                prepared.append(
-                    await self._engine.prepare_sample(
-                        path, folder / "samples" / f"{sample_id}.wav", self._limits
-                    )
-                )
-            if on_stage:
-                on_stage("analysing the voice")
-            profile = await self._engine.build_profile(folder, prepared)
-            async with self._store.unit_of_work() as work:
-                await work.voices.create(
-                    voice_id=voice_id,
-                    name=name,
-                    owner_id=owner_id,
-                    guild_id=guild_id,
-                    visibility=visibility,
-                    source=source,
-                    status=VoiceStatus.READY,
-                    tts_model=profile.backend,
-                    conditionals=self._library.relative(profile.conditionals),
-                    consent=consent,
-                )
-                for sample, shown_name in zip(prepared, shown_names, strict=True):
-                    await work.voices.add_sample(
-                        sample_id=sample.path.stem,
+                    on_stage("analysing the voice")
+                profile = await self._engine.build_profile(folder, prepared)
+                async with self._store.unit_of_work() as work:
+                    await work.voices.create(
                         voice_id=voice_id,
-                        path=self._library.relative(sample.path),
-                        original_name=shown_name[:200],
-                        sha256=sample.sha256,
-                        duration_s=sample.duration_s,
-                        sample_rate=sample.sample_rate,
+                        name=name,
+                        owner_id=owner_id,
+                        guild_id=guild_id,
+                        visibility=visibility,
+                        source=source,
+                        status=VoiceStatus.READY,
+                        tts_model=profile.backend,
+                        conditionals=self._library.relative(profile.conditionals),
                         consent=consent,
                     )
-                voice = await work.voices.get(voice_id)
-                assert voice is not None
-                await work.audit.record(
-                    AuditAction.ENROL,
-                    who,
-                    voice=voice,
-                    detail={"samples": len(prepared), "source": source.value},
-                )
-        except BaseException:
-            await self._library.remove_folder(voice_id)
-            raise
+                    for sample, shown_name in zip(prepared, shown_names, strict=True):
+                        await work.voices.add_sample(
+                            sample_id=sample.path.stem,
+                            voice_id=voice_id,
+                            path=self._library.relative(sample.path),
+                            original_name=shown_name[:200],
+                            sha256=sample.sha256,
+                            duration_s=sample.duration_s,
+                            sample_rate=sample.sample_rate,
+                            consent=consent,
+                        )
+                    voice = await work.voices.get(voice_id)
+                    assert voice is not None
+                    detail = {"samples": len(prepared), "source": source.value}
+                    await work.audit.record(AuditAction.ENROL, who, voice=voice, detail=detail)
+            except BaseException:
+                await self._library.remove_folder(voice_id)
+                raise
         return voice, prepared
+
+    async def _prepare_all(
+        self, sources: list[Path], folder: Path, on_stage: Callable[[str], None] | None
+    ) -> list[PreparedSample]:
+        prepared: list[PreparedSample] = []
+        for index, path in enumerate(sources, start=1):
+            if on_stage:
+                on_stage(f"checking sample {index}/{len(sources)}")
+            target = folder / "samples" / f"{new_id()}.wav"
+            prepared.append(await self._engine.prepare_sample(path, target, self._limits))
+        return prepared
 
     async def add_sample(
         self,

@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.audio.errors import AudioRejectedError, RejectReason, format_seconds
+from engine.audio.character import SPEECH_LIKE, SoundCharacter, characterise
+from engine.audio.errors import (
+    AudioRejectedError,
+    NotSpeechError,
+    RejectReason,
+    format_seconds,
+)
 from engine.audio.types import Audio
 
 FRAME_S = 0.02
@@ -31,6 +37,10 @@ GOOD_SPEECH_S = 8.0
 FAIR_SPEECH_S = 3.0
 QUIET_PEAK_DB = -20.0
 NOTE_CLIPPED_FRACTION = 0.001
+MUSIC_NOTE = (
+    "It sounds like music: a voice learnt from a song picks up the instruments and the "
+    "singing style; speech on its own, without music, works best."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +58,13 @@ class QualityReport:
     longest_clip_run_s: float = 0.0
     quietest_db: float = FLOOR_DB
     """Level of the quietest 5 % of 20 ms frames: the background between words."""
+    character: SoundCharacter = SPEECH_LIKE
+    """How tone-like and music-like the clip is (see :mod:`engine.audio.character`)."""
+
+    @property
+    def sounds_like(self) -> str:
+        """ "speech", "music" or "tone"."""
+        return _sounds_like(self.character)
 
 
 def _db(value: float | np.ndarray, *, power: bool) -> np.ndarray:
@@ -76,18 +93,31 @@ def _longest_run(mask: np.ndarray) -> int:
     return int((ends - starts).max())
 
 
-def _verdict(snr_db: float, speech_s: float) -> str:
-    if snr_db >= GOOD_SNR_DB and speech_s >= GOOD_SPEECH_S:
+def _verdict(snr_db: float, speech_s: float, sounds_like: str) -> str:
+    """A tone is never usable, and a song is at best "fair": its level measures look clean
+    while the voice in it is mixed with instruments."""
+    if sounds_like == "tone":
+        return "poor"
+    if snr_db >= GOOD_SNR_DB and speech_s >= GOOD_SPEECH_S and sounds_like == "speech":
         return "good"
     if snr_db >= FAIR_SNR_DB and speech_s >= FAIR_SPEECH_S:
         return "fair"
     return "poor"
 
 
+def _sounds_like(character: SoundCharacter) -> str:
+    return "tone" if character.is_tone else "music" if character.is_music else "speech"
+
+
 def _notes(
-    peak_db: float, snr_db: float, speech_s: float, clipped: float, quietest_db: float
+    peak_db: float,
+    snr_db: float,
+    speech_s: float,
+    clipped: float,
+    quietest_db: float,
+    sounds_like: str,
 ) -> list[str]:
-    notes: list[str] = []
+    notes: list[str] = [MUSIC_NOTE] if sounds_like == "music" else []
     if peak_db < QUIET_PEAK_DB:
         notes.append("The recording is quiet: record closer to the mic.")
     if snr_db < GOOD_SNR_DB and quietest_db > AUDIBLE_NOISE_DB:
@@ -124,6 +154,8 @@ def assess(audio: Audio) -> QualityReport:
             ACTIVE_GATE_DB, speech_level - ACTIVE_RANGE_DB, noise_floor + ACTIVE_ABOVE_FLOOR_DB
         )
         speech_s = float(np.count_nonzero(levels > threshold)) * FRAME_S
+    character = characterise(audio)
+    sounds_like = _sounds_like(character)
     return QualityReport(
         duration_s=audio.duration,
         speech_s=speech_s,
@@ -131,17 +163,20 @@ def assess(audio: Audio) -> QualityReport:
         rms_db=rms_db,
         clipped_fraction=clipped_fraction,
         snr_db=snr_db,
-        verdict=_verdict(snr_db, speech_s),
-        notes=_notes(peak_db, snr_db, speech_s, clipped_fraction, quietest_db),
+        verdict=_verdict(snr_db, speech_s, sounds_like),
+        notes=_notes(peak_db, snr_db, speech_s, clipped_fraction, quietest_db, sounds_like),
         longest_clip_run_s=longest_run_s,
         quietest_db=quietest_db,
+        character=character,
     )
 
 
 def check_voice_sample(audio: Audio, *, min_seconds: float, max_seconds: float) -> QualityReport:
     """Assess ``audio`` and raise :class:`AudioRejectedError` if it is unusable for cloning.
 
-    Order: TOO_LONG, SILENT, CLIPPED, NOISY, TOO_SHORT (speech time, not clip length).
+    Order: TOO_LONG, SILENT, NOT_SPEECH (a tone), CLIPPED, NOISY, TOO_SHORT (speech time,
+    not clip length). Music that fails the noise or length check is refused as NOT_SPEECH,
+    since that is why it fails; music that passes is kept, with a note and at most "fair".
     """
     report = assess(audio)
     if report.duration_s > max_seconds:
@@ -156,6 +191,8 @@ def check_voice_sample(audio: Audio, *, min_seconds: float, max_seconds: float) 
             RejectReason.SILENT,
             "The clip is silent or nearly so; check that the right microphone is selected.",
         )
+    if report.character.is_tone:
+        raise NotSpeechError(str(report.character.describe()))
     if (
         report.clipped_fraction > MAX_CLIPPED_FRACTION
         or report.longest_clip_run_s >= MAX_CLIP_RUN_S
@@ -165,6 +202,8 @@ def check_voice_sample(audio: Audio, *, min_seconds: float, max_seconds: float) 
             f"The clip is distorted ({report.clipped_fraction:.1%} of it is clipped); "
             "lower the input volume or move back from the mic and record again.",
         )
+    if report.character.is_music and (report.snr_db < MIN_SNR_DB or report.speech_s < min_seconds):
+        raise NotSpeechError(str(report.character.describe()))
     if report.snr_db < MIN_SNR_DB:
         raise AudioRejectedError(
             RejectReason.NOISY,

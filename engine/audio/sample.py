@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from engine.audio.checks import QualityReport, check_voice_sample
 from engine.audio.decode import decode
+from engine.audio.errors import AudioRejectedError, DamagedFileError, RejectReason
 from engine.audio.process import normalize_loudness, remove_dc, trim_silence
 from engine.audio.types import Audio
+from engine.audio.wav import read_wav_layout
+
+SHORT_FILE_NOTE = (
+    "The file's header promises more audio than the file holds: if the clip sounds cut "
+    "short, export it again."
+)
+QUALITY_REASONS = frozenset(
+    {
+        RejectReason.SILENT,
+        RejectReason.CLIPPED,
+        RejectReason.NOISY,
+        RejectReason.TOO_SHORT,
+    }
+)
+"""Refusals that a damaged file explains better than the recording does (garbage reads as
+noise or distortion); a tone or music is named as such even in a damaged file."""
 
 
 def prepare_voice_sample(
@@ -23,6 +41,10 @@ def prepare_voice_sample(
 
     Raises :class:`~engine.audio.errors.AudioRejectedError` with a message for the user.
     The report describes the trimmed clip before normalisation.
+
+    A WAV whose header claims more audio than the file holds is decoded as far as it goes
+    (streaming tools leave such headers on good files). If what is there is unusable, the
+    refusal names the damaged file (:class:`DamagedFileError`) rather than the recording.
     """
     audio = decode(
         path,
@@ -31,6 +53,17 @@ def prepare_voice_sample(
         max_seconds=max_seconds,
         timeout=timeout,
     )
+    layout = read_wav_layout(path)
+    overstated = layout is not None and layout.overstated
     audio = trim_silence(remove_dc(audio))
-    report = check_voice_sample(audio, min_seconds=min_seconds, max_seconds=max_seconds)
+    try:
+        report = check_voice_sample(audio, min_seconds=min_seconds, max_seconds=max_seconds)
+    except AudioRejectedError as error:
+        if layout is not None and overstated and error.reason in QUALITY_REASONS:
+            raise DamagedFileError(
+                layout.declared_bytes, layout.present_bytes, detail=error.message
+            ) from error
+        raise
+    if layout is not None and overstated and not layout.streamed:
+        report = dataclasses.replace(report, notes=[SHORT_FILE_NOTE, *report.notes])
     return normalize_loudness(audio), report

@@ -237,7 +237,7 @@ class ChatterboxBackend:
         dtype = t3.speech_emb.weight.dtype
         voice = conditioning(conditionals, params, device=self.device, dtype=dtype)
         if self.variant is TTSModel.TURBO:
-            text_tokens = turbo_text_tokens(model, module, text)
+            text_tokens = turbo_text_tokens(model, module, text, params.language)
             decode = DecodeParams(
                 cfg_weight=0.0,
                 temperature=params.temperature,
@@ -327,7 +327,9 @@ class ChatterboxBackend:
 
         speech = model.t3.inference_turbo(
             t3_cond=conditionals.t3,
-            text_tokens=turbo_text_tokens(model, _module(self.variant), text).to(self.device),
+            text_tokens=turbo_text_tokens(model, _module(self.variant), text, params.language).to(
+                self.device
+            ),
             temperature=params.temperature,
             top_p=params.top_p,
             repetition_penalty=params.repetition_penalty,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.config import TTSModel
-from engine.tts.errors import UnsupportedLanguageError
+from engine.tts.errors import EnglishOnlyError, UnsupportedLanguageError
 from engine.tts.params import SpeechParams
 
 
@@ -27,6 +27,7 @@ def guided_text_tokens(
             raise UnsupportedLanguageError(f"language {code!r} is not supported by the model")
         tokens = model.tokenizer.text_to_tokens(text, language_id=code)
     else:
+        check_english(variant, language)
         tokens = model.tokenizer.text_to_tokens(text)
     hp = model.t3.hp
     body = tokens.reshape(-1).to(torch.long)
@@ -35,8 +36,18 @@ def guided_text_tokens(
     return torch.cat([start, body.cpu(), stop])
 
 
-def turbo_text_tokens(model: Any, module: Any, text: str) -> Any:
+def check_english(variant: TTSModel, language: str | None) -> None:
+    """The English-only variants refuse another language rather than read it as English."""
+    if language is not None and language.lower() != "en":
+        raise EnglishOnlyError(
+            f"the {variant.value} model speaks only English, not {language!r}; "
+            "PARROT_TTS_MODEL=multilingual speaks 23 languages"
+        )
+
+
+def turbo_text_tokens(model: Any, module: Any, text: str, language: str | None = None) -> Any:
     """The sentence's GPT-2 tokenizer ids, ``(1, n)``, as Chatterbox Turbo feeds them."""
+    check_english(TTSModel.TURBO, language)
     encoded = model.tokenizer(
         module.punc_norm(text), return_tensors="pt", padding=True, truncation=True
     )

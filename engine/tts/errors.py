@@ -20,6 +20,13 @@ class ModelNotDownloadedError(ParrotError, FileNotFoundError):
         )
 
 
+class NothingToSayError(ParrotError, ValueError):
+    """The text holds no words to speak (only punctuation, emoji or spaces)."""
+
+    def for_member(self) -> str:
+        return "There is nothing to say aloud in that text: give it some words."
+
+
 class VoiceNotEnrolledError(ParrotError, FileNotFoundError):
     """A voice has no conditionals for the configured model yet."""
 
@@ -29,3 +36,10 @@ class VoiceNotEnrolledError(ParrotError, FileNotFoundError):
 
 class UnsupportedLanguageError(ParrotError, ValueError):
     """The model does not speak the language asked for."""
+
+
+class EnglishOnlyError(UnsupportedLanguageError):
+    """A language other than English asked of a model that speaks only English."""
+
+    def for_member(self) -> str:
+        return "This bot's voice model speaks only English; the bot owner can switch it."

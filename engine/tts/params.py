@@ -14,18 +14,40 @@ MAX_TOKENS_PER_CHUNK = 1000
 
 
 class InvalidSpeechParamsError(ParrotError, ValueError):
-    """A speech parameter out of range; the message names the parameter and its range."""
+    """A speech parameter out of range; the message names the parameter and its range.
+
+    :attr:`parameter` (the field's name) and :attr:`bounds` let a caller word the refusal
+    for its own audience (the bot names ``exaggeration`` "expressiveness").
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        parameter: str | None = None,
+        bounds: tuple[float, float] | None = None,
+        low_open: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.bounds = bounds
+        """The allowed ``(low, high]`` or ``[low, high]`` (see :attr:`low_open`)."""
+        self.low_open = low_open
 
 
 def _check_range(
     name: str, value: float, low: float, high: float, *, low_open: bool = False
 ) -> None:
-    if not math.isfinite(value):
-        raise InvalidSpeechParamsError(f"{name} must be a finite number")
     too_low = value <= low if low_open else value < low
-    if too_low or value > high:
-        bracket = "(" if low_open else "["
-        raise InvalidSpeechParamsError(f"{name} must be in {bracket}{low}, {high}], got {value}")
+    if math.isfinite(value) and not too_low and value <= high:
+        return
+    bracket = "(" if low_open else "["
+    message = (
+        f"{name} must be in {bracket}{low}, {high}], got {value}"
+        if math.isfinite(value)
+        else f"{name} must be a finite number"
+    )
+    raise InvalidSpeechParamsError(message, parameter=name, bounds=(low, high), low_open=low_open)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +78,11 @@ class SpeechParams:
         _check_range("min_p", self.min_p, 0.0, 1.0)
         _check_range("top_p", self.top_p, 0.0, 1.0, low_open=True)
         if self.seed is not None and not 0 <= self.seed < 2**63:
-            raise InvalidSpeechParamsError("seed must be a non-negative 63-bit integer")
+            raise InvalidSpeechParamsError(
+                "seed must be a non-negative 63-bit integer",
+                parameter="seed",
+                bounds=(0, 2**63 - 1),
+            )
         if self.decoder_steps is not None and not 1 <= self.decoder_steps <= 50:
             raise InvalidSpeechParamsError("decoder_steps must be in [1, 50]")
         if self.max_tokens_per_chunk is not None and not (

@@ -16,6 +16,7 @@ from engine.config import EngineConfig, TTSModel
 from engine.models import ModelSpec
 from engine.tts import chatterbox
 from engine.tts.backend import TTSBackend
+from engine.tts.languages import language_name
 
 BackendFactory = Callable[[EngineConfig, str], TTSBackend]
 """Builds a backend for ``(config, device)``; cheap: weights load on first use."""
@@ -25,6 +26,10 @@ class Capability(StrEnum):
     SPEECH = "speech"
     VOICE_CONVERSION = "voice conversion"
     """The backend implements ``VoiceConversionBackend``: zero-shot singing works."""
+    EXPRESSIVENESS = "expressiveness"
+    """``SpeechParams.exaggeration`` changes how it speaks (Turbo ignores it)."""
+    GUIDANCE = "guidance"
+    """``SpeechParams.cfg_weight`` changes how it speaks (Turbo has no guidance)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,18 @@ class RegisteredTTSModel:
 
     def offers(self, capability: Capability) -> bool:
         return capability in self.capabilities
+
+    def speaks(self, language: str) -> bool:
+        return language.lower() in self.languages
+
+    @property
+    def english_only(self) -> bool:
+        return self.languages == ("en",)
+
+    @staticmethod
+    def language_name(code: str) -> str:
+        """``French`` for ``fr`` (the code itself when unknown)."""
+        return language_name(code)
 
 
 _REGISTRY: dict[TTSModel, RegisteredTTSModel] = {}
@@ -63,16 +80,21 @@ def tts_models() -> tuple[RegisteredTTSModel, ...]:
     return tuple(_REGISTRY.values())
 
 
-def _chatterbox(variant: TTSModel, languages: tuple[str, ...]) -> RegisteredTTSModel:
+def _chatterbox(
+    variant: TTSModel, languages: tuple[str, ...], *, guided: bool = True
+) -> RegisteredTTSModel:
+    capabilities = {Capability.SPEECH, Capability.VOICE_CONVERSION}
+    if guided:
+        capabilities |= {Capability.EXPRESSIVENESS, Capability.GUIDANCE}
     return RegisteredTTSModel(
         model=variant,
         weights=chatterbox.WEIGHTS[variant],
         factory=partial(chatterbox.ChatterboxBackend, variant=variant),
-        capabilities=frozenset({Capability.SPEECH, Capability.VOICE_CONVERSION}),
+        capabilities=frozenset(capabilities),
         languages=languages,
     )
 
 
 register(_chatterbox(TTSModel.ORIGINAL, ("en",)))
-register(_chatterbox(TTSModel.TURBO, ("en",)))
+register(_chatterbox(TTSModel.TURBO, ("en",), guided=False))
 register(_chatterbox(TTSModel.MULTILINGUAL, chatterbox.MULTILINGUAL_LANGUAGES))

@@ -3,6 +3,7 @@ Discord and the engine on random weights (tiny Demucs, random Chatterbox, small 
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 
 from bot.client import ParrotBot
-from bot.exts.covers.request import cover_request
+from bot.exts.covers.request import cover_request, song_limits
+from bot.links import AddressGuard, SongLinks
 from bot.runtime import sample_limits
 from bot.settings import Settings
 from bot.store.audit import Who
@@ -20,12 +22,13 @@ from bot.store.models import Consent, ConsentPath, JobState, Visibility, Voice, 
 from bot.voices.enrolment import VoiceEnroller
 from engine.config import SingingMethod
 from engine.watermark import WATERMARK_THRESHOLD
-from tests.bot.conftest import reply_text, sub
+from tests.bot.conftest import add_voice, reply_text, sub
 from tests.checkpoints.rvc import small_rvc_voice, write_index
 from tests.conftest import TEST_TOKEN, started_bot
 from tests.engine.cover_fixtures import song_file_fixture  # noqa: F401
 from tests.engine.watermark import file_confidence
 from tests.fakediscord import FakeDiscord, FakeGuild
+from tests.song_server import serve_songs
 
 EPHEMERAL = 64
 COVER_WAIT_S = 240
@@ -290,6 +293,84 @@ async def test_refusals_are_ephemeral_and_specific(
     log = await cover(fake_discord, guild, member, long_song, voice.name)
     await fake_discord.wait_for(lambda: "❌" in reply_text(log), timeout=60)
     assert "covers are limited to 0:20" in reply_text(log)
+
+
+async def test_links_and_style_are_checked_and_the_engine_waits_for_the_deferral(
+    cover_bot: ParrotBot,
+    fake_discord: FakeDiscord,
+    guild: FakeGuild,
+    people: dict[str, dict[str, Any]],
+    song_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No model work: a voice row, a spy in front of the engine and of the runner. The song
+    comes by link from a local site that only this test opens (the cog's ``links``)."""
+    owner = people["owner"]
+    voice = await add_voice(cover_bot, "Olive", owner, guild)
+    engine_saw: list[list[int]] = []
+    submitted: list[Any] = []
+
+    async def spy(method: SingingMethod, **_: Any) -> SingingMethod:
+        latest = list(fake_discord.interactions.values())[-1]  # the request being handled
+        engine_saw.append([callback["type"] for callback in latest.callbacks])
+        return SingingMethod.ZERO_SHOT
+
+    monkeypatch.setattr(cover_bot.engine, "check_cover_available", spy)
+    monkeypatch.setattr(cover_bot.cover_runner, "submit", lambda job, _: submitted.append(job))
+
+    async def slash(**options: Any) -> Any:
+        listed = [{"name": "voice", "type": 3, "value": voice.name}]
+        listed += [
+            {"name": key, "type": 10 if isinstance(value, float) else 3, "value": value}
+            for key, value in options.items()
+        ]
+        log = await fake_discord.slash(guild, owner, "cover", listed)
+        await fake_discord.wait_for(lambda: log.answered)
+        return log
+
+    async def refusal(**options: Any) -> str:
+        log = await slash(**options)
+        assert log.callbacks[0]["data"]["flags"] & EPHEMERAL, options
+        return reply_text(log)
+
+    assert "not neither" in await refusal()
+    assert "I only fetch songs from youtube.com, youtu.be" in await refusal(
+        url="https://a.example/s"
+    )
+    assert "`reverb` must be between 0 and 1, got 3.0." in await refusal(
+        url="https://youtu.be/x", reverb=3.0
+    )
+    assert "leave them out" in await refusal(url="https://youtu.be/x", pitch_method="fcpe")
+    assert engine_saw == []  # every refusal so far came before the deferral
+
+    with serve_songs(song_file) as site:
+        cog = cover_bot.get_cog("CoversCog")
+        cog.links = SongLinks(  # type: ignore[union-attr]  # the cog is loaded
+            ("127.0.0.1",),
+            song_limits(cover_bot.settings),
+            timeout_s=20,
+            guard=AddressGuard(exempt=[("127.0.0.1", site.port)]),
+        )
+        log = await slash(url=site.url("/page.html"), vocal_gain=-3.0, reverb=0.4)
+        await fake_discord.wait_for(lambda: "Cover of" in reply_text(log), timeout=30)
+        async with asyncio.timeout(5):
+            while not submitted:  # handed to the runner just after the message is edited
+                await asyncio.sleep(0.02)
+        assert engine_saw == [[5]]  # the engine was asked only once Discord had its answer
+        assert "Fetching the song from 127.0.0.1" in reply_text(log)
+        assert "Cover of `Test Song` in **Olive** (vocals -3 dB, reverb 0.40)" in reply_text(log)
+        job = submitted[0]
+        assert job.params["song_url"] == site.url("/page.html")
+        assert job.params["vocal_gain_db"] == -3.0 and job.params["reverb"] == 0.4
+        assert cover_bot.library.path(job.input_path).read_bytes() == site.song
+
+        await cover_bot.store.jobs.finish(job.id, JobState.CANCELLED)  # room for one more
+        long = await slash(url=site.url("/long.html"))
+        await fake_discord.wait_for(lambda: bool(long.followups), timeout=30)
+    assert engine_saw == [[5], [5]]
+    assert long.deleted  # the public "thinking…" went, so only the member reads the refusal
+    assert long.followups[-1]["flags"] & EPHEMERAL
+    assert "60:00 long; covers are limited to 0:20" in long.followups[-1]["content"]
 
 
 async def test_after_a_restart_jobs_resume_or_fail_with_a_message(

@@ -1,26 +1,42 @@
 """Live speech heard through the fake Discord: the real bot, discord.py's Opus encoder and
-transport encryption, the real Chatterbox package on random weights."""
+transport encryption, the real Chatterbox package on random weights.
+
+One bot (and one model load, one enrolled voice) serves the whole module: each test uses
+members of its own and measures what the voice channel received from its own start.
+:func:`live_stage` builds such a module-wide bot for the other speech modules too.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
 
 import numpy as np
 import pytest
+import pytest_asyncio
 
 from bot.client import ParrotBot
 from bot.runtime import sample_limits
+from bot.settings import Settings
 from bot.store.audit import AuditAction, Who
 from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource
 from bot.voice.pcm import to_discord_pcm
 from bot.voices.enrolment import VoiceEnroller
-from tests.bot.conftest import reply_text
+from engine.api import Engine
+from tests.bot.conftest import add_voice, reply_text
+from tests.conftest import TEST_TOKEN
 from tests.fakediscord import FakeDiscord, FakeGuild, payloads
+from tests.fakediscord.payloads import MANAGE_GUILD
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TWO_SENTENCES = "Hello there, friends. This is Parrot speaking."
 
@@ -84,6 +100,11 @@ class SpeechSpy:
 
         parrot.engine.speak = speak  # type: ignore[method-assign]
         self.ready = parrot.engine.check_model_available()
+        self._restore = lambda: setattr(parrot.engine, "speak", original)
+
+    def close(self) -> None:
+        """Unwrap the engine again (the bot outlives one test here)."""
+        self._restore()
 
 
 def best_match(heard: np.ndarray, part: np.ndarray) -> float:
@@ -103,8 +124,9 @@ def discord_mono(chunk: Any) -> np.ndarray:
 async def say(
     fake: FakeDiscord, guild: FakeGuild, user: dict[str, Any], text: str, **options: Any
 ) -> Any:
+    types = {bool: 5, int: 4, float: 10}  # anything else is a string (type 3)
     opts = [{"name": "text", "type": 3, "value": text}]
-    opts += [{"name": k, "type": 3, "value": v} for k, v in options.items()]
+    opts += [{"name": k, "type": types.get(type(v), 3), "value": v} for k, v in options.items()]
     log = await fake.slash(guild, user, "say", opts)
     await fake.wait_for(
         lambda: bool(log.followups) or any(c["type"] == 4 for c in log.callbacks), 60
@@ -112,28 +134,125 @@ async def say(
     return log
 
 
-async def test_say_streams_two_sentences_into_the_voice_channel(
-    speaking_bot: ParrotBot,
-    fake_discord: FakeDiscord,
-    guild: FakeGuild,
-    people: dict[str, dict[str, Any]],
-    short_speech_clips: dict[str, Path],
-) -> None:
-    owner = people["owner"]
-    voice = await enrolled_voice(speaking_bot, owner, short_speech_clips["wav"])
-    await in_voice(speaking_bot, fake_discord, guild, owner)
-    spy = SpeechSpy(speaking_bot)
-    await spy.ready
-    session = fake_discord.voice_session(guild)
+@dataclass
+class Stage:
+    """A fake Discord with one server, and the real bot logged in to it."""
 
-    log = await say(fake_discord, guild, owner, TWO_SENTENCES, voice=voice.id)
+    fake: FakeDiscord
+    guild: FakeGuild
+    bot: ParrotBot
+    people: dict[str, dict[str, Any]] = field(default_factory=dict)
+    voice: Voice | None = None
+    """The module's enrolled voice, if it has one."""
+
+
+@contextlib.asynccontextmanager
+async def live_stage(
+    settings: Settings, workdir: Path, *, engine: Engine | None = None
+) -> AsyncIterator[Stage]:
+    """What the function-scoped fixtures give one test (isolated environment, the fake
+    Discord, ``Bot.start()`` until ready), for a whole module: one model load for all."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("PARROT_") or name == "DISCORD_TOKEN":
+                patch.delenv(name)
+        patch.setenv("HF_HUB_OFFLINE", "1")
+        workdir.mkdir(parents=True, exist_ok=True)
+        patch.chdir(workdir)
+        fake = FakeDiscord()
+        await fake.start()
+        try:
+            fake.install(patch)
+            guild = fake.add_guild()
+            parrot = ParrotBot(settings, engine=engine, guild_ready_timeout=0.2)
+            task = asyncio.create_task(parrot.start(TEST_TOKEN))
+            ready = asyncio.create_task(parrot.wait_until_ready())
+            done, _ = await asyncio.wait(
+                {task, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED
+            )
+            if ready not in done:
+                ready.cancel()
+                if task in done:
+                    task.result()  # raises the start-up failure
+                raise TimeoutError("the bot did not become ready")
+            try:
+                yield Stage(fake, guild, parrot)
+            finally:
+                await parrot.close()
+                await asyncio.wait_for(task, 10)
+        finally:
+            await fake.stop()
+
+
+def quick_speech_settings(data_dir: Path, models_dir: Path, **changes: Any) -> Settings:
+    """Speech capped to stay quick on random weights (8 tokens, 2 decoder steps)."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "references_dir": data_dir / "references",
+        "discord_token": TEST_TOKEN,
+        "device": "cpu",
+        "models_dir": models_dir,
+        "torch_threads": 1,
+        "min_sample_seconds": 1.0,
+        "speech_decoder_steps": 2,
+        "speech_max_tokens": 8,
+        "say_cooldown_seconds": 0,
+        **changes,
+    }
+    return Settings(**values, _env_file=None)  # type: ignore[call-arg]  # pydantic-settings' own
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stage(
+    tmp_path_factory: pytest.TempPathFactory,
+    chatterbox_models_dir: Path,
+    short_speech_clips: dict[str, Path],
+) -> AsyncIterator[Stage]:
+    """The random Chatterbox behind the bot, and Olive's voice (shared with the server)."""
+    root = tmp_path_factory.mktemp("speech-e2e")
+    settings = quick_speech_settings(root / "data", chatterbox_models_dir)
+    async with live_stage(settings, root / "cwd") as world:
+        owner = world.fake.add_member(world.guild, "olive")
+        world.people = {
+            "owner": owner,
+            "other": world.fake.add_member(world.guild, "oscar"),
+            "admin": world.fake.add_member(world.guild, "ada", permissions=MANAGE_GUILD),
+        }
+        world.voice = await enrolled_voice(world.bot, owner, short_speech_clips["wav"])
+        yield world
+
+
+def olive(stage: Stage) -> Voice:
+    assert stage.voice is not None
+    return stage.voice
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def spy(stage: Stage) -> AsyncIterator[SpeechSpy]:
+    watching = SpeechSpy(stage.bot)
+    await watching.ready
+    try:
+        yield watching
+    finally:
+        watching.close()
+
+
+async def test_say_streams_two_sentences_into_the_voice_channel(
+    stage: Stage, spy: SpeechSpy
+) -> None:
+    fake, guild, speaker = stage.fake, stage.guild, stage.fake.add_member(stage.guild, "sam")
+    await in_voice(stage.bot, fake, guild, speaker)
+    session = fake.voice_session(guild)
+    heard_before = len(session.voiced_packets)
+
+    log = await say(fake, guild, speaker, TWO_SENTENCES, voice=olive(stage).id)
     assert "Saying it now" in reply_text(log) and "**Olive**" in reply_text(log)
     await eventually(lambda: len(spy.chunks) == 2, "two sentences synthesised")
     await session.wait_for_silence(timeout=60)  # discord.py's end-of-playback frames
 
     # The first words were heard before the last sentence had been synthesised.
-    first_voiced = session.voiced_packets[0].arrival
-    assert first_voiced < spy.synthesised_at[-1]
+    packets = session.voiced_packets[heard_before:]
+    assert packets[0].arrival < spy.synthesised_at[-1]
 
     # What Discord heard is what the engine made (through Opus), sentence by sentence.
     heard = session.audio(mono=True)
@@ -141,190 +260,180 @@ async def test_say_streams_two_sentences_into_the_voice_channel(
     print(f"\ncorrelation of heard vs synthesised audio per sentence: {matches}")
     assert min(matches) > 0.6
 
-    gaps = session.gaps_ms()
+    times = [packet.arrival for packet in packets]
+    gaps = [(later - earlier) * 1000 for earlier, later in itertools.pairwise(times)]
     p99 = float(np.percentile(gaps, 99))
     print(f"packet gaps: median {np.median(gaps):.1f} ms, p99 {p99:.1f} ms, max {max(gaps):.1f} ms")
     assert np.median(gaps) == pytest.approx(20, abs=3)
-    assert (
-        p99 < 200
-    )  # generous: only a real stall (blocked loop, inference on the player) breaks it
+    assert p99 < 200  # generous: only a real stall (blocked loop, inference on the player)
 
     # The generation was recorded for history and stats.
+    query = "SELECT * FROM generations WHERE user_id = ?"
     for _ in range(100):
-        rows = await speaking_bot.store.db.fetch_all("SELECT * FROM generations")
+        rows = await stage.bot.store.db.fetch_all(query, (int(speaker["id"]),))
         if rows:
             break
         await asyncio.sleep(0.05)
-    assert len(rows) == 1 and rows[0]["voice_id"] == voice.id and rows[0]["kind"] == "speech"
-    assert rows[0]["audio_seconds"] > 0
+    assert len(rows) == 1 and rows[0]["voice_id"] == olive(stage).id
+    assert rows[0]["kind"] == "speech" and rows[0]["audio_seconds"] > 0
 
 
 async def test_autoread_reads_a_listeners_message_in_their_default_voice(
-    speaking_bot: ParrotBot,
-    fake_discord: FakeDiscord,
-    guild: FakeGuild,
-    people: dict[str, dict[str, Any]],
-    short_speech_clips: dict[str, Path],
+    stage: Stage, spy: SpeechSpy
 ) -> None:
-    owner, admin, other = people["owner"], people["admin"], people["other"]
-    voice = await enrolled_voice(speaking_bot, owner, short_speech_clips["wav"])
-    await speaking_bot.store.settings.set_member_voice(guild.id, int(owner["id"]), voice.id)
-    await speaking_bot.store.settings.update_guild(guild.id, announce_names=1)
-    log = await fake_discord.slash(
+    fake, guild, parrot = stage.fake, stage.guild, stage.bot
+    owner, admin, other = stage.people["owner"], stage.people["admin"], stage.people["other"]
+    await parrot.store.settings.set_member_voice(guild.id, int(owner["id"]), olive(stage).id)
+    await parrot.store.settings.update_guild(guild.id, announce_names=1)
+    log = await fake.slash(
         guild, admin, "autoread", [{"name": "enabled", "type": 5, "value": True}]
     )
-    await fake_discord.wait_for(lambda: log.answered)
+    await fake.wait_for(lambda: log.answered)
     assert "Reading" in reply_text(log)
-    denied = await fake_discord.slash(
+    denied = await fake.slash(
         guild, other, "autoread", [{"name": "enabled", "type": 5, "value": True}]
     )
-    await fake_discord.wait_for(lambda: denied.answered)
+    await fake.wait_for(lambda: denied.answered)
     assert "Manage Server" in reply_text(denied)
-    entries = await speaking_bot.store.audit.entries(guild_id=guild.id)
+    entries = await parrot.store.audit.entries(guild_id=guild.id)
     (entry,) = [entry for entry in entries if entry.action is AuditAction.SETTINGS]
     assert entry.who == Who.member(int(admin["id"]))
     assert entry.detail == {"setting": "autoread_channel", "value": ANY}
 
-    await in_voice(speaking_bot, fake_discord, guild, owner)
-    joined = await fake_discord.slash(guild, owner, "join")
-    await fake_discord.wait_for(lambda: bool(joined.followups), 30)
-    spy = SpeechSpy(speaking_bot)
-    await spy.ready
-    await fake_discord.post_message(guild, other, "I am not in voice, so I am not read.")
-    await fake_discord.post_message(guild, owner, "**Hi** <https://example.com/x> everyone!")
-    session = fake_discord.voice_session(guild)
+    await in_voice(parrot, fake, guild, owner)
+    joined = await fake.slash(guild, owner, "join")
+    await fake.wait_for(lambda: bool(joined.followups), 30)
+    session = fake.voice_session(guild)
+    heard_before = len(session.voiced_packets)
+    await fake.post_message(guild, other, "I am not in voice, so I am not read.")
+    await fake.post_message(guild, owner, "**Hi** <https://example.com/x> everyone!")
     await eventually(lambda: len(spy.chunks) >= 1, "a message read aloud")
     await session.wait_for_silence(timeout=60)
-    assert len(session.voiced_packets) >= 5  # 8 speech tokens, trimmed: a few frames
+    assert len(session.voiced_packets) - heard_before >= 5  # 8 speech tokens, trimmed
     assert [c.text for c in spy.chunks] == ["Olive says: Hi a link to example.com everyone!"]
+    off = await fake.slash(
+        guild, admin, "autoread", [{"name": "enabled", "type": 5, "value": False}]
+    )
+    await fake.wait_for(lambda: off.answered)
+    await parrot.store.settings.update_guild(guild.id, announce_names=0)
 
 
-async def test_refusals_are_specific(
-    speaking_bot: ParrotBot,
-    fake_discord: FakeDiscord,
-    guild: FakeGuild,
-    people: dict[str, dict[str, Any]],
-    short_speech_clips: dict[str, Path],
-) -> None:
-    owner, other = people["owner"], people["other"]
-    log = await say(fake_discord, guild, owner, "Hello.")
+async def test_refusals_are_specific(stage: Stage) -> None:
+    fake, guild, parrot = stage.fake, stage.guild, stage.bot
+    member, owner = fake.add_member(guild, "rita"), stage.people["owner"]
+    log = await say(fake, guild, member, "Hello.")
     assert "Join a voice channel first" in reply_text(log)
-    await in_voice(speaking_bot, fake_discord, guild, owner)
-    log = await say(fake_discord, guild, owner, "Hello.")
+    await in_voice(parrot, fake, guild, member)
+    log = await say(fake, guild, member, "Hello.")
     assert "Pick a voice" in reply_text(log)
-    log = await say(fake_discord, guild, owner, "Hello.", voice="nobody")
+    log = await say(fake, guild, member, "Hello.", voice="nobody")
     assert "don't know a voice called `nobody`" in reply_text(log)
-    log = await say(fake_discord, guild, owner, "x" * 400, voice="nobody")
+    log = await say(fake, guild, member, "x" * 400, voice="nobody")
     assert "400 characters; the limit here is 300" in reply_text(log)
 
-    voice = await enrolled_voice(speaking_bot, owner, short_speech_clips["wav"])
-    await speaking_bot.store.voices.set_visibility(voice.id, Visibility.PRIVATE)
-    await in_voice(speaking_bot, fake_discord, guild, other)
-    log = await say(fake_discord, guild, other, "Hello.", voice="Olive")
+    await add_voice(parrot, "Secret", owner, guild, visibility=Visibility.PRIVATE)
+    log = await say(fake, guild, member, "Hello.", voice="Secret")
     assert "don't know a voice" in reply_text(log)  # someone else's private voice stays hidden
 
-    await fake_discord.set_voice_permissions(guild, deny=payloads.CONNECT)
-    await asyncio.sleep(0.2)
-    log = await say(fake_discord, guild, owner, "Hello.", voice="Olive")
-    assert "missing the Connect permission" in reply_text(log)
-    await fake_discord.set_voice_permissions(guild, deny=payloads.SPEAK)
-    await asyncio.sleep(0.2)
-    log = await say(fake_discord, guild, owner, "Hello.", voice="Olive")
-    assert "missing the Speak permission" in reply_text(log)
-    for entry in log.callbacks + log.followups:
-        assert (entry.get("data") or entry).get("flags", 0) & 64
-
-
-async def test_missing_model_and_busy_engine_are_explained(
-    speaking_bot: ParrotBot,
-    fake_discord: FakeDiscord,
-    guild: FakeGuild,
-    people: dict[str, dict[str, Any]],
-    short_speech_clips: dict[str, Path],
-) -> None:
-    import threading
-
-    from engine.executor import Priority
-
-    owner = people["owner"]
-    voice = await enrolled_voice(speaking_bot, owner, short_speech_clips["wav"])
-    await in_voice(speaking_bot, fake_discord, guild, owner)
-    executor = await speaking_bot.engine._started()
-    release = threading.Event()
-    executor.max_queued = 1
-    blocker = asyncio.ensure_future(
-        executor.run(lambda _token: release.wait(30), priority=Priority.SPEECH)
-    )
-    await eventually(lambda: executor.busy, "the executor to be busy", 5)
-    filler = asyncio.ensure_future(executor.run(lambda _token: None, priority=Priority.COVER))
     try:
-        log = await say(fake_discord, guild, owner, "Hello there.", voice=voice.id)
-        await fake_discord.wait_for(lambda: len(log.followups) >= 2, 60)
-        assert "voice engine is busy" in reply_text(log)
+        await fake.set_voice_permissions(guild, deny=payloads.CONNECT)
+        await asyncio.sleep(0.2)
+        log = await say(fake, guild, member, "Hello.", voice="Olive")
+        assert "missing the Connect permission" in reply_text(log)
+        await fake.set_voice_permissions(guild, deny=payloads.SPEAK)
+        await asyncio.sleep(0.2)
+        log = await say(fake, guild, member, "Hello.", voice="Olive")
+        assert "missing the Speak permission" in reply_text(log)
+        for entry in log.callbacks + log.followups:
+            assert (entry.get("data") or entry).get("flags", 0) & 64
     finally:
-        release.set()
-        await blocker
-        await filler
-
-    backend = speaking_bot.engine._backend
-    assert backend is not None
-    backend.unload()
-    backend.config = type(backend.config)(data_dir=backend.config.data_dir, device="cpu")
-    log = await say(fake_discord, guild, owner, "Hello again.", voice=voice.id)
-    assert "is not downloaded on this bot yet" in reply_text(log)
-    assert "`parrot models download original`" in reply_text(log)
+        await fake.set_voice_permissions(guild)  # the overwrite removed
+        await asyncio.sleep(0.2)
 
 
 async def test_skip_stop_queue_and_recovery_after_a_voice_server_failover(
-    speaking_bot: ParrotBot,
-    fake_discord: FakeDiscord,
-    guild: FakeGuild,
-    people: dict[str, dict[str, Any]],
-    short_speech_clips: dict[str, Path],
+    stage: Stage, spy: SpeechSpy
 ) -> None:
-    owner = people["owner"]
-    voice = await enrolled_voice(speaking_bot, owner, short_speech_clips["wav"])
-    await in_voice(speaking_bot, fake_discord, guild, owner)
-    spy = SpeechSpy(speaking_bot)
-    await spy.ready
-    session = fake_discord.voice_session(guild)
+    fake, guild, parrot = stage.fake, stage.guild, stage.bot
+    member, voice = fake.add_member(guild, "quinn"), olive(stage)
+    await in_voice(parrot, fake, guild, member)
+    session = fake.voice_session(guild)
+    heard_before = len(session.voiced_packets)
 
-    first = await say(fake_discord, guild, owner, "One. Two. Three. Four.", voice=voice.id)
-    second = await say(fake_discord, guild, owner, "Five.", voice=voice.id)
+    first = await say(fake, guild, member, "One. Two. Three. Four.", voice=voice.id)
+    second = await say(fake, guild, member, "Five.", voice=voice.id)
     assert "Queued, 1 ahead" in reply_text(second)
-    queue = await fake_discord.slash(guild, owner, "queue")
-    await fake_discord.wait_for(lambda: queue.answered)
+    queue = await fake.slash(guild, member, "queue")
+    await fake.wait_for(lambda: queue.answered)
     assert "One. Two." in reply_text(queue) and "Five." in reply_text(queue)
 
-    await session.wait_for_packets(5, timeout=60)
-    await fake_discord.drop_voice(guild)  # the voice server fails over mid-sentence
-    skip = await fake_discord.slash(guild, owner, "skip")
-    await fake_discord.wait_for(lambda: skip.answered)
+    await session.wait_for_packets(heard_before + 5, timeout=60)
+    await fake.drop_voice(guild)  # the voice server fails over mid-sentence
+    skip = await fake.slash(guild, member, "skip")
+    await fake.wait_for(lambda: skip.answered)
     assert "Skipped" in reply_text(skip)
     await eventually(lambda: any(c.text == "Five." for c in spy.chunks), "the queue moving on")
     await session.wait_for_silence(timeout=60)
     assert "Four." not in [c.text for c in spy.chunks]  # the skipped text stopped being made
     assert first.followups  # the first /say was answered before it was skipped
 
-    stop = await fake_discord.slash(guild, owner, "stop")
-    await fake_discord.wait_for(lambda: stop.answered)
-    leave = await fake_discord.slash(guild, owner, "leave")
-    await fake_discord.wait_for(lambda: bool(leave.followups), 30)
+    stop = await fake.slash(guild, member, "stop")
+    await fake.wait_for(lambda: stop.answered)
+    leave = await fake.slash(guild, member, "leave")
+    await fake.wait_for(lambda: bool(leave.followups), 30)
     assert "Left the voice channel" in reply_text(leave)
-    await eventually(lambda: not fake_discord.voice.is_connected(guild.id), "the bot to leave", 10)
+    await eventually(lambda: not fake.voice.is_connected(guild.id), "the bot to leave", 10)
 
 
-async def test_idle_auto_leave(
-    speaking_bot: ParrotBot,
-    fake_discord: FakeDiscord,
-    guild: FakeGuild,
-    people: dict[str, dict[str, Any]],
-) -> None:
-    owner = people["owner"]
-    await speaking_bot.store.settings.update_guild(guild.id, idle_timeout_s=1)
-    await in_voice(speaking_bot, fake_discord, guild, owner)
-    joined = await fake_discord.slash(guild, owner, "join")
-    await fake_discord.wait_for(lambda: bool(joined.followups), 30)
-    assert fake_discord.voice.is_connected(guild.id)
-    await eventually(lambda: not fake_discord.voice.is_connected(guild.id), "idle leave", 10)
-    await eventually(lambda: speaking_bot.players.get(guild.id) is None, "player forgotten", 5)
+async def test_missing_model_and_busy_engine_are_explained(stage: Stage) -> None:
+    import threading
+
+    from engine.executor import Priority
+
+    fake, guild, parrot = stage.fake, stage.guild, stage.bot
+    member, voice = fake.add_member(guild, "bea"), olive(stage)
+    await in_voice(parrot, fake, guild, member)
+    executor = await parrot.engine._started()
+    release = threading.Event()
+    max_queued, executor.max_queued = executor.max_queued, 1
+    blocker = asyncio.ensure_future(
+        executor.run(lambda _token: release.wait(30), priority=Priority.SPEECH)
+    )
+    await eventually(lambda: executor.busy, "the executor to be busy", 5)
+    filler = asyncio.ensure_future(executor.run(lambda _token: None, priority=Priority.COVER))
+    try:
+        log = await say(fake, guild, member, "Hello there.", voice=voice.id)
+        await fake.wait_for(lambda: len(log.followups) >= 2, 60)
+        assert "voice engine is busy" in reply_text(log)
+    finally:
+        release.set()
+        await blocker
+        await filler
+        executor.max_queued = max_queued
+
+    backend = parrot.engine._backend
+    assert backend is not None
+    backend.unload()
+    config, backend.config = (
+        backend.config,
+        type(backend.config)(data_dir=backend.config.data_dir, device="cpu"),
+    )
+    try:
+        log = await say(fake, guild, member, "Hello again.", voice=voice.id)
+        assert "is not downloaded on this bot yet" in reply_text(log)
+        assert "`parrot models download original`" in reply_text(log)
+    finally:
+        backend.config = config  # the weights load again on the next use
+
+
+async def test_idle_auto_leave(stage: Stage) -> None:
+    fake, guild, parrot = stage.fake, stage.guild, stage.bot
+    member = fake.add_member(guild, "ida")
+    await parrot.players.leave(parrot.get_guild(guild.id))  # type: ignore[arg-type]  # the bot is in it
+    await parrot.store.settings.update_guild(guild.id, idle_timeout_s=1)
+    await in_voice(parrot, fake, guild, member)
+    joined = await fake.slash(guild, member, "join")
+    await fake.wait_for(lambda: bool(joined.followups), 30)
+    assert fake.voice.is_connected(guild.id)
+    await eventually(lambda: not fake.voice.is_connected(guild.id), "idle leave", 10)
+    await eventually(lambda: parrot.players.get(guild.id) is None, "player forgotten", 5)

@@ -210,6 +210,7 @@ async def test_add_sample_without_consent_is_refused_before_any_download(
     ("filename", "content_type", "consent", "expected"),
     [
         ("notes.pdf", "application/pdf", True, "is not an audio file"),
+        ("photo.wav", "image/png", True, "Discord says it is `image/png`"),  # type over name
         ("speech.wav", "audio/wav", False, "consent"),
     ],
 )

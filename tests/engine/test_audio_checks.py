@@ -62,7 +62,7 @@ def test_speech_with_moderate_background_noise_passes(speech_audio: Audio) -> No
         ("short", RejectReason.TOO_SHORT),
         ("clipped", RejectReason.CLIPPED),
         ("noise", RejectReason.NOISY),
-        ("tone", RejectReason.NOISY),
+        ("tone", RejectReason.NOT_SPEECH),
     ],
 )
 def test_rejections_on_generated_files(

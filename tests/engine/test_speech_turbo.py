@@ -1,5 +1,7 @@
 """Chatterbox Turbo through Engine.speak on random weights: its GPT-2 decoder in the batch,
-its mean-flow S3Gen streamed in pieces, watermarked, reproducible, without Turbo's own loop.
+its mean-flow S3Gen streamed in pieces, watermarked, reproducible, without Turbo's own loop;
+and the same engine behind the real bot, speaking ``/say`` into the fake Discord's voice
+channel (one model load for the whole module).
 """
 
 from __future__ import annotations
@@ -12,9 +14,15 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
+from bot.settings import Settings
+from bot.store.models import Visibility, VoiceSource, VoiceStatus
 from engine.api import Engine, EngineConfig, SampleLimits, SpeechParams, TTSModel
 from engine.tts import VoiceProfile
+from tests.bot.conftest import reply_text
+from tests.bot.test_speech_e2e import in_voice, live_stage, say
+from tests.bot.test_speech_preferences import run, speech
 from tests.checkpoints.chatterbox_turbo import shrunk_gpt2, turbo_checkpoint
+from tests.conftest import TEST_TOKEN
 from tests.engine.speech import espeak
 from tests.engine.watermark import watermark_confidence
 
@@ -80,3 +88,41 @@ async def test_two_turbo_texts_decode_together(engine: Engine, voice: VoiceProfi
     )
     assert all(result.duration > 0 for result in results)
     assert not np.array_equal(results[0].samples[:4800], results[1].samples[:4800])
+
+
+async def test_turbo_speaks_say_in_discord_and_notes_the_style_it_ignores(
+    engine: Engine, voice: VoiceProfile, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Last in the module: closing the bot shuts the module's engine down."""
+    root = tmp_path_factory.mktemp("turbo-bot")
+    settings = Settings(
+        data_dir=root / "data",
+        references_dir=root / "references",
+        discord_token=TEST_TOKEN,
+        device="cpu",
+        tts_model=TTSModel.TURBO,
+        speech_max_tokens=12,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    async with live_stage(settings, root / "cwd", engine=engine) as stage:
+        fake, guild, parrot = stage.fake, stage.guild, stage.bot
+        member = fake.add_member(guild, "tess")
+        enrolled = await parrot.store.voices.create(
+            name="Tess",
+            owner_id=int(member["id"]),
+            guild_id=guild.id,
+            visibility=Visibility.GUILD,
+            source=VoiceSource.UPLOAD,
+            status=VoiceStatus.READY,
+        )
+        folder = parrot.library.folder(enrolled.id)  # the module's enrolled voice, copied
+        folder.mkdir(parents=True)
+        (folder / voice.conditionals.name).write_bytes(voice.conditionals.read_bytes())
+        await in_voice(parrot, fake, guild, member)
+
+        log = await say(fake, guild, member, "Hi there.", voice=enrolled.id, expressiveness=1.2)
+        assert "Saying it now" in reply_text(log)
+        assert "the turbo model ignores expressiveness." in reply_text(log)
+        await fake.voice_session(guild).wait_for_packets(5, timeout=60)
+        styled = await run(fake, guild, member, "speech", speech("style", guidance=0.3))
+        assert "the turbo model ignores guidance." in reply_text(styled)

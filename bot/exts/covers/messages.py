@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import discord
 
+from bot.exts.covers.request import requested_style
 from bot.exts.covers.runner import CoverUpdate
 from bot.store.jobs import Job
 from engine.api import COVER_STAGES
@@ -33,13 +35,44 @@ def _bar(fraction: float) -> str:
     return "▰" * filled + "▱" * (BAR_WIDTH - filled)
 
 
+PITCH_METHOD_NAMES = {"rmvpe": "RMVPE", "fcpe": "FCPE", "pm": "Praat"}
+STYLE_TEXTS: dict[str, Callable[[Any], str]] = {
+    "pitch_method": lambda value: f"pitch by {PITCH_METHOD_NAMES.get(value, value)}",
+    "index_rate": lambda value: f"index {value:.2f}",
+    "protect": lambda value: f"protect {value:.2f}",
+    "vocal_gain_db": lambda value: f"vocals {value:+g} dB",
+    "instrumental_gain_db": lambda value: f"instrumental {value:+g} dB",
+    "reverb": lambda value: f"reverb {value:.2f}",
+}
+"""How each style option a member changed reads in the cover's message."""
+
+
+def _song(text: str) -> str:
+    # Inside backticks markdown does not apply, but a backtick would end the span.
+    return discord.utils.escape_markdown(text.replace("`", "'"))
+
+
+def _style_text(params: dict[str, Any]) -> str:
+    try:
+        changed = requested_style(params).changed()
+    except (TypeError, ValueError):
+        return ""
+    parts = [STYLE_TEXTS[name](value) for name, value in changed.items() if name in STYLE_TEXTS]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _what(job: Job) -> str:
     params = job.params
-    song = discord.utils.escape_markdown(str(params.get("song_name", "the song")))
+    song = _song(str(params.get("song_name", "the song")))
     voice = discord.utils.escape_markdown(str(params.get("voice_name", "?")))
     key = int(params.get("semitones", 0))
     key_text = f", key {key:+d}" if key else ""
-    return f"Cover of `{song}` in **{voice}**{key_text}"
+    return f"Cover of `{song}` in **{voice}**{key_text}{_style_text(params)}"
+
+
+def fetching_text(host: str) -> str:
+    """While a song is fetched by link (before its job exists); ``host`` is a checked name."""
+    return f"⏳ Fetching the song from {host}…"
 
 
 def progress_text(job: Job, update: CoverUpdate) -> str:

@@ -9,7 +9,6 @@ row stays ``running`` and :meth:`CoverRunner.recover` picks it up at the next st
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any, Protocol
 
 from bot.errors import UserFacingError, describe_failure
 from bot.exts.covers.queue import CoverQueue
-from bot.exts.covers.request import KIND, requested_cover, requested_method
+from bot.exts.covers.request import KIND, requested_conversion, requested_cover, requested_method
 from bot.exts.covers.singing_models import singing_model_paths
 from bot.settings import Settings
 from bot.store import Store
@@ -32,6 +31,7 @@ log = logging.getLogger(__name__)
 
 JOBS_FOLDER = "jobs"
 """Under the data directory: the songs of unfinished jobs (removed when a job ends)."""
+VOICE_DELETED = "Its voice was deleted, so this cover was stopped."
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,13 @@ class CoverRunner:
             concurrent=settings.concurrent_covers, max_waiting=settings.max_cover_queue
         )
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._voices: dict[str, str | None] = {}
+        """The voice of each job in this process, by job id (rows lose it when it goes)."""
         self._cancelled_by_people: set[str] = set()
+        self._reasons: dict[str, str] = {}
+        """Why a job was stopped, when its requester should be told more than "cancelled"."""
+        self._ending: set[str] = set()
+        """Jobs whose outcome is decided and being written: a cancel waits, not interrupts."""
         self._closed = False
 
     @property
@@ -91,22 +97,53 @@ class CoverRunner:
     def submit(self, job: Job, reporter: CoverReporter) -> asyncio.Task[None]:
         task = asyncio.create_task(self._run(job, reporter), name=f"cover {job.id}")
         self._tasks[job.id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+        self._voices[job.id] = job.voice_id
+        task.add_done_callback(lambda _: self._forget(job.id))
         return task
+
+    def _forget(self, job_id: str) -> None:
+        self._tasks.pop(job_id, None)
+        self._voices.pop(job_id, None)
+        self._ending.discard(job_id)
+        self._cancelled_by_people.discard(job_id)
+        self._reasons.pop(job_id, None)
 
     def running(self, job_id: str) -> bool:
         return job_id in self._tasks
 
-    async def cancel(self, job_id: str) -> bool:
-        """Stop a job (waiting or running); False when it is not in this process."""
-        task = self._tasks.get(job_id)
+    async def cancel(self, job_id: str, *, reason: str | None = None) -> bool:
+        """Stop a job (waiting or running); False when it is not in this process.
+
+        With ``reason``, its requester reads why instead of a bare "cancelled"."""
+        task = self._stop(job_id, reason)
         if task is None:
             return False
-        self._cancelled_by_people.add(job_id)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await asyncio.gather(task, return_exceptions=True)
         return True
+
+    def _stop(self, job_id: str, reason: str | None) -> asyncio.Task[None] | None:
+        """Ask a job's task to stop; a job already ending is left to end as it was."""
+        task = self._tasks.get(job_id)
+        if task is not None and job_id not in self._ending:
+            self._cancelled_by_people.add(job_id)
+            if reason is not None:
+                self._reasons[job_id] = reason
+            task.cancel()
+        return task
+
+    async def cancel_voice(self, voice_id: str) -> int:
+        """Stop every job of a voice being deleted, waiting or running, telling each
+        requester why; returns how many. Registered with the voice library, so it runs
+        before the voice's files go (:meth:`VoiceLibrary.on_removal`).
+
+        All are stopped at once: a waiting job must not take the turn its running sibling
+        gives up."""
+        jobs = [job_id for job_id, voice in self._voices.items() if voice == voice_id]
+        tasks = [task for job_id in jobs if (task := self._stop(job_id, VOICE_DELETED))]
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if jobs:
+            log.info("stopped %d cover(s) of deleted voice %s", len(jobs), voice_id)
+        return len(jobs)
 
     async def close(self) -> None:
         """Stop every job without ending it: the rows stay unfinished for :meth:`recover`."""
@@ -179,21 +216,28 @@ class CoverRunner:
             async with self.queue.turn(job.id):
                 state.started = True
                 result = await self._make(job, state)
+            self._ending.add(job.id)
             ticker.cancel()
             await self._record(job, result)
             await self._remove_song(job)
             await _quietly(reporter.finished(job, result))
             await self.prune_cache()
         except asyncio.CancelledError:
+            self._ending.add(job.id)
             ticker.cancel()
             if job.id not in self._cancelled_by_people:
                 ending = False  # shutting down: recover() resumes it at the next start
                 raise
             self._cancelled_by_people.discard(job.id)
-            await self.store.jobs.finish(job.id, JobState.CANCELLED)
+            reason = self._reasons.pop(job.id, None)
+            await self.store.jobs.finish(job.id, JobState.CANCELLED, error=reason)
             await self._remove_song(job)
-            await _quietly(reporter.cancelled(job))
+            if reason is None:
+                await _quietly(reporter.cancelled(job))
+            else:  # not their doing: say what happened, where they follow the job
+                await _quietly(reporter.failed(job, reason))
         except Exception as error:
+            self._ending.add(job.id)
             ticker.cancel()
             message = describe_failure(error)
             if message is None:
@@ -224,6 +268,7 @@ class CoverRunner:
             singing_model=singing_model_paths(self.library, voice),
             method=requested_method(job.params),
             params=requested_cover(job.params),
+            conversion=requested_conversion(job.params),
             singing=SingingParams(decoder_steps=self.settings.singing_decoder_steps, seed=0),
             output=output,
             progress=state.on_progress,

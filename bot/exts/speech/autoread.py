@@ -67,7 +67,7 @@ class AutoreadCog(commands.Cog):
         self.channels[guild.id] = target.id
         await interaction.response.send_message(
             f"Reading {target.mention} aloud to the people in my voice channel. "
-            "Each member speaks in their `/voice default`.",
+            "Each member speaks in their `/voice default`, in their `/speech` language.",
             ephemeral=True,
         )
 
@@ -113,6 +113,7 @@ class AutoreadCog(commands.Cog):
         if settings.announce_names:
             text = f"{member.display_name} says: {text}"
         voice, _ = await self.speaker.pick_voice(actor_of_member(member), None)
-        utterance = await self.speaker.utterance(member, voice, text, None)
+        params, _ = await self.speaker.speech_params(member)  # their language and style
+        utterance = await self.speaker.utterance(member, voice, text, params, None)
         player = self.bot.players.for_guild(member.guild, idle_timeout=settings.idle_timeout_s)
         player.enqueue(utterance)

@@ -9,11 +9,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.autocomplete import usable_voices
-from bot.checks import guild_member, manages_guild, parrot_of, require_speaker_role
+from bot.autocomplete import model_languages, usable_voices
+from bot.checks import guild_member, manages_guild, require_speaker_role
 from bot.errors import UserFacingError
 from bot.exts.speech.normalize import normalize_for_reading
 from bot.exts.speech.speaker import Speaker
+from bot.exts.speech.style import SEED_MAX, STYLE_HELP, StyleRequest
+from bot.limits import MemberCooldown
 from bot.voice.connect import members_channel
 from bot.voice.player import Utterance
 from bot.voice_lookup import actor_of
@@ -24,33 +26,37 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _cooldown_key(interaction: discord.Interaction) -> tuple[int | None, int]:
-    return (interaction.guild_id, interaction.user.id)
-
-
-def _say_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
-    seconds = parrot_of(interaction).settings.say_cooldown_seconds
-    return app_commands.Cooldown(1, seconds) if seconds > 0 else None
-
-
 class SpeechCog(commands.Cog):
     def __init__(self, bot: ParrotBot, speaker: Speaker) -> None:
         self.bot = bot
         self.speaker = speaker
+        self.cooldown = MemberCooldown(bot.settings.say_cooldown_seconds, "say something")
+        """Spent only by accepted requests: a refusal leaves the member's next try free."""
 
     # /say --------------------------------------------------------------------------------
     @app_commands.command(name="say", description="Say something in your voice channel")
-    @app_commands.describe(text="What to say", voice="Whose voice (default: yours)")
-    @app_commands.autocomplete(voice=usable_voices)
-    @app_commands.checks.dynamic_cooldown(_say_cooldown, key=_cooldown_key)
+    @app_commands.describe(
+        text="What to say",
+        voice="Whose voice (default: yours)",
+        language="The language of the text (default: yours, see /speech)",
+        **STYLE_HELP,
+    )
+    @app_commands.autocomplete(voice=usable_voices, language=model_languages)
     @app_commands.guild_only()
     async def say(
         self,
         interaction: discord.Interaction,
         text: app_commands.Range[str, 1, 2000],
         voice: str | None = None,
+        language: str | None = None,
+        expressiveness: app_commands.Range[float, 0.0, 2.0] | None = None,
+        guidance: app_commands.Range[float, 0.0, 1.0] | None = None,
+        temperature: app_commands.Range[float, 0.0, 2.0] | None = None,
+        seed: app_commands.Range[int, 0, SEED_MAX] | None = None,
     ) -> None:
         member = guild_member(interaction)
+        key = (member.guild.id, member.id)
+        self.cooldown.check(key)  # spent below, once the request is accepted
         await require_speaker_role(self.bot, member, interaction.permissions)
         settings = await self.bot.store.settings.guild(member.guild.id)
         limit = min(settings.max_text_chars, self.bot.settings.max_text_chars)
@@ -60,19 +66,24 @@ class SpeechCog(commands.Cog):
         if not spoken:
             raise UserFacingError("There is nothing I can say aloud in that text.")
         members_channel(member)  # before choosing a voice: the commonest mistake first
+        asked = StyleRequest(expressiveness, guidance, temperature, seed)
+        params, notes = await self.speaker.speech_params(member, asked=asked, language=language)
         chosen, notice = await self.speaker.pick_voice(actor_of(interaction), voice)
         await interaction.response.defer(ephemeral=True, thinking=True)
 
         async def notify(message: str) -> None:
             await interaction.followup.send(message, ephemeral=True)
 
-        utterance = await self.speaker.utterance(member, chosen, spoken, notify)
+        utterance = await self.speaker.utterance(member, chosen, spoken, params, notify)
         player, channel = await self.speaker.join(member)
-        ahead = player.enqueue(utterance)
+        self.cooldown.check(key)  # again: another /say may have been accepted meanwhile
+        ahead = player.enqueue(utterance)  # no await from the check to the spend
+        self.cooldown.spend(key)
         status = "Saying it now" if ahead == 0 else f"Queued, {ahead} ahead"
-        reply = f"{status} in {channel.mention} with **{chosen.name}**."
-        if notice:
-            reply += f"\n{notice}"
+        reply = f"{status} in {channel.mention} with **{chosen.name}**"
+        if params.language is not None and not self.bot.engine.tts_model.english_only:
+            reply += f" in {self.bot.engine.tts_model.language_name(params.language)}"
+        reply = "\n".join([reply + ".", *([notice] if notice else []), *notes])
         await interaction.followup.send(reply, ephemeral=True)
 
     # channel controls --------------------------------------------------------------------

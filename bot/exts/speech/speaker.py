@@ -12,12 +12,13 @@ import discord
 
 from bot.access import Actor
 from bot.errors import UserFacingError
-from bot.runtime import speech_params
+from bot.exts.speech.style import StyleRequest, speaking_params
 from bot.store.models import Voice
 from bot.voice.connect import VocalChannel, ensure_connected, members_channel
 from bot.voice.player import GuildPlayer, Notify, PlaybackReport, Utterance
 from bot.voice_lookup import default_voice, usable_voice
-from engine.api import VoiceNotEnrolledError
+from bot.voices.rebuild import ready_profile
+from engine.api import SpeechParams
 
 if TYPE_CHECKING:
     from bot.client import ParrotBot
@@ -41,6 +42,27 @@ class Speaker:
             )
         return resolved.voice, resolved.notice
 
+    async def speech_params(
+        self,
+        member: discord.Member,
+        *,
+        asked: StyleRequest | None = None,
+        language: str | None = None,
+    ) -> tuple[SpeechParams, list[str]]:
+        """How to speak for the member: what they asked for (``language`` as typed), else
+        their saved preferences here, else the server's language; notes for them."""
+        settings = self.bot.store.settings
+        saved = await settings.preferences(member.guild.id, member.id)
+        server = await settings.guild(member.guild.id)
+        return speaking_params(
+            self.bot.settings,
+            self.bot.engine.tts_model,
+            asked=asked or StyleRequest(),
+            language=language,
+            saved=saved,
+            server_language=server.default_language,
+        )
+
     async def join(self, member: discord.Member) -> tuple[GuildPlayer, VocalChannel]:
         """Join the member's voice channel (or be there already): the player and the channel."""
         channel = members_channel(member)
@@ -57,13 +79,16 @@ class Speaker:
         return player, voice.channel
 
     async def utterance(
-        self, member: discord.Member, voice: Voice, text: str, notify: Notify | None
+        self,
+        member: discord.Member,
+        voice: Voice,
+        text: str,
+        params: SpeechParams,
+        notify: Notify | None,
     ) -> Utterance:
-        """What to queue: the voice's profile (enrolled for the current model), the owner's
-        speech settings, and a record in the history once it has played."""
-        profile = self.bot.engine.profile(self.bot.library.folder(voice.id))
-        if not profile.exists:
-            raise VoiceNotEnrolledError(voice.id)
+        """What to queue: the voice's profile (enrolled for the current model), how to speak
+        (:meth:`speech_params`), and a record in the history once it has played."""
+        profile = await ready_profile(self.bot.store, self.bot.library, self.bot.engine, voice)
         await self.bot.engine.check_model_available()
 
         async def record(done: Utterance, report: PlaybackReport) -> None:
@@ -84,7 +109,7 @@ class Speaker:
             voice_name=voice.name,
             profile=profile,
             requester_id=member.id,
-            params=speech_params(self.bot.settings),
+            params=params,
             notify=notify,
             on_played=record,
         )

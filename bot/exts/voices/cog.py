@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bot.exts.voices.base import VOICE_GROUP
 from bot.exts.voices.enrolment import EnrolmentCommands
 from bot.exts.voices.management import ManagementCommands
+from bot.exts.voices.preparing import StartupRebuild
 from bot.exts.voices.singing import SingingCommands
 from bot.runtime import sample_limits
 from bot.voices.enrolment import VoiceEnroller
@@ -26,3 +27,11 @@ class VoicesCog(EnrolmentCommands, ManagementCommands, SingingCommands):
             parrot_bot.store, parrot_bot.library, parrot_bot.engine, sample_limits(settings)
         )
         self.uploads = settings.data_dir / "tmp" / "uploads"
+        self.rebuild = StartupRebuild(parrot_bot)
+        """Voices rebuilt after login for a switched TTS model; tests may await its task."""
+
+    async def cog_load(self) -> None:
+        self.rebuild.start()
+
+    async def cog_unload(self) -> None:
+        await self.rebuild.stop()

@@ -25,7 +25,16 @@ from bot.voice_lookup import (
     visible_voices,
 )
 from bot.voices.names import check_voice_name
+from bot.voices.rebuild import (
+    NOT_PREPARED,
+    VoiceBeingPreparedError,
+    VoiceNotPreparedError,
+    preparation_notes,
+    preparing_text,
+    ready_profile,
+)
 from bot.voices.removal import delete_voice
+from engine.api import VoiceNotEnrolledError
 
 
 def consent_text(voice: Voice, samples: list[VoiceSample], *, full: bool) -> str:
@@ -58,7 +67,13 @@ class ManagementCommands(VoiceCommands):
                 "No voices yet: enrol yours with `/voice enroll`.", ephemeral=True
             )
             return
-        lines = [f"• {discord.utils.escape_markdown(label(v, actor))}" for v in voices[:50]]
+        shown = voices[:50]
+        notes = await preparation_notes(self.bot.store, self.bot.library, self.bot.engine, shown)
+        lines = [
+            f"• {discord.utils.escape_markdown(label(v, actor))}"
+            + (f": {notes[v.id]}" if v.id in notes else "")
+            for v in shown
+        ]
         embed = discord.Embed(title="Voices you can use", description="\n".join(lines))
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
@@ -78,7 +93,7 @@ class ManagementCommands(VoiceCommands):
             name="Owner", value="preset" if target.owner_id is None else f"<@{target.owner_id}>"
         )
         embed.add_field(name="Shared", value=visibility_text(target))
-        embed.add_field(name="Status", value=str(target.status))
+        embed.add_field(name="Status", value=await self._status_text(target, owner))
         total = sum(s.duration_s for s in samples)
         embed.add_field(name="Samples", value=f"{len(samples)} ({total:.0f} s)")
         embed.add_field(name="Singing model", value="RVC" if target.rvc_model else "none")
@@ -89,6 +104,21 @@ class ManagementCommands(VoiceCommands):
         if hide is not None:
             embed.add_field(name="Hidden in this server", value=hide_text(hide), inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    async def _status_text(self, voice: Voice, owner: bool) -> str:
+        """Its status, or that it is being (or could not be) prepared for the new model;
+        its owner reads why it could not."""
+        try:
+            await ready_profile(self.bot.store, self.bot.library, self.bot.engine, voice)
+        except VoiceBeingPreparedError as error:
+            return preparing_text(error.progress)
+        except VoiceNotPreparedError as error:
+            if not owner:
+                return NOT_PREPARED
+            return f"{NOT_PREPARED}: {discord.utils.escape_markdown(error.detail)}"[:1000]
+        except VoiceNotEnrolledError:
+            pass
+        return str(voice.status)
 
     @VOICE_GROUP.command(name="rename", description="Rename one of your voices")
     @app_commands.describe(voice=VOICE_HELP, new_name="The new name")
