@@ -80,17 +80,8 @@ def test_enroll_then_say_writes_speech(
     assert rate == 24_000 and audio.ndim == 1 and len(audio) > 0
     assert file_confidence(output) >= WATERMARK_THRESHOLD
 
-    for suffix in (".mp3", ".ogg"):
-        encoded = tmp_path / f"out{suffix}"
-        options = ["--seed", "1", "--max-tokens", "12", "--decoder-steps", "2"]
-        said = runner.invoke(
-            app, ["say", "--voice", "narrator", "Hello. Goodbye.", "-o", str(encoded), *options]
-        )
-        assert said.exit_code == 0, said.output
-        assert file_confidence(encoded) >= WATERMARK_THRESHOLD, suffix
-
     status = runner.invoke(app, ["db", "status"])
-    assert "generations: 3" in status.output
+    assert "generations: 1" in status.output
 
 
 def test_enrolling_bad_audio_is_one_line(runner: CliRunner, tmp_path: Path) -> None:

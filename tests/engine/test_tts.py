@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from engine.audio import AudioRejectedError, RejectReason
+from engine.audio import AudioFormat, AudioRejectedError, RejectReason, encode
 from engine.config import EngineConfig, SpeechScheduling
 from engine.engine import Engine, SampleLimits, SpeechChunk
 from engine.tts import ModelNotDownloadedError, SpeechParams, VoiceProfile
 from engine.tts.chatterbox import ChatterboxBackend
-from tests.engine.watermark import watermark_confidence
+from tests.engine.watermark import file_confidence, watermark_confidence
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -152,7 +152,9 @@ async def test_first_chunk_arrives_before_the_last_is_synthesized(
     assert three_sentences.received_at[0] < three_sentences.synthesized_at[-1]
 
 
-async def test_output_carries_the_perth_watermark(engine: Engine, enrolled: VoiceProfile) -> None:
+async def test_output_carries_the_perth_watermark(
+    engine: Engine, enrolled: VoiceProfile, tmp_path: Path
+) -> None:
     params = SpeechParams(max_tokens_per_chunk=40, decoder_steps=2, seed=3)
     audio = await engine.synthesize(enrolled, "Watermarked.", params)
     marked = await asyncio.to_thread(watermark_confidence, audio.samples, audio.sample_rate)
@@ -161,6 +163,11 @@ async def test_output_carries_the_perth_watermark(engine: Engine, enrolled: Voic
     unmarked = await asyncio.to_thread(watermark_confidence, plain, audio.sample_rate)
     assert marked > 0.8
     assert unmarked < 0.5
+    # The files `parrot say` writes (same encoder) still carry it.
+    for fmt in (AudioFormat.MP3, AudioFormat.OGG_OPUS):
+        path = tmp_path / f"speech.{fmt.value}"
+        await asyncio.to_thread(encode, audio, path, fmt)
+        assert await asyncio.to_thread(file_confidence, path) > 0.8, fmt
 
 
 async def test_event_loop_stays_responsive_during_synthesis(

@@ -169,20 +169,20 @@ def test_same_seed_same_audio(s3gen: Any, reference: dict[str, Any]) -> None:
 
 def test_batched_pieces_match_each_stream_alone(s3gen: Any, reference: dict[str, Any]) -> None:
     """Three streams joining at different times, different lengths, references, seeds and
-    step counts: at token 75 one call holds a middle piece, a first piece and a whole
+    step counts: at token 60 one call holds a last piece, a first piece and a whole
     utterance."""
     short_reference = synthetic_reference(s3gen, 1.6, seed=1)
     plans = [  # (start, tokens, reference, seed, steps)
-        (0, speech_tokens(80, seed=21), reference, 1, 2),
-        (50, speech_tokens(40, seed=22), short_reference, 2, 2),
-        (55, speech_tokens(20, seed=23), reference, 3, 1),
+        (0, speech_tokens(60, seed=21), reference, 1, 2),
+        (35, speech_tokens(30, seed=22), short_reference, 2, 2),
+        (45, speech_tokens(15, seed=23), reference, 3, 1),
     ]
 
     def run(batched: bool) -> tuple[list[np.ndarray], list[int]]:
         streams = [S3GenStream(s3gen, r, steps=k, seed=s) for _, _, r, s, k in plans]
         audio: list[list[np.ndarray]] = [[] for _ in plans]
         sizes = []
-        for clock in range(1, 100):
+        for clock in range(1, 70):
             jobs, owners = [], []
             for index, (start, tokens, *_) in enumerate(plans):
                 count = min(clock - start, len(tokens))
