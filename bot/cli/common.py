@@ -13,7 +13,15 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from bot.settings import Settings, load_settings
 from bot.store import Store
@@ -211,3 +219,16 @@ def reports_errors(function: Callable[P, T]) -> Callable[P, T]:
         return guarded(lambda: function(*args, **kwargs))
 
     return wrapper
+
+
+def counting_progress(console: Console | None = None) -> Progress:
+    """A progress bar (on stderr unless ``console``) that counts items done (``3/8``) and
+    the time spent; it disappears when finished."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console or error_console,
+        transient=True,
+    )

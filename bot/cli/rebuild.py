@@ -5,10 +5,10 @@ after ``PARROT_TTS_MODEL`` changed."""
 from __future__ import annotations
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.cli.common import (
     console,
+    counting_progress,
     error_console,
     fail,
     open_store,
@@ -86,14 +86,7 @@ def _rebuildable(voice: Voice) -> Voice:
 async def _run_with_progress(
     rebuilder: VoiceRebuilder, ids: list[str], *, force: bool
 ) -> RebuildReport:
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=error_console,
-        transient=True,
-    ) as progress:
+    with counting_progress(error_console) as progress:
         task = progress.add_task(f"rebuilding for {rebuilder.tts_model}", total=len(ids))
 
         def started(voice: Voice) -> None:

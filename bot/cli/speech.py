@@ -6,12 +6,11 @@ import time
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.cli.common import (
     check_output_file,
     console,
-    error_console,
+    counting_progress,
     fail,
     guarded,
     open_store,
@@ -94,14 +93,7 @@ def say(
                         f"enrol it again with PARROT_TTS_MODEL={settings.tts_model}"
                     )
                 started = time.perf_counter()
-                with Progress(
-                    TextColumn("{task.description}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    console=error_console,
-                    transient=True,
-                ) as progress:
+                with counting_progress() as progress:
                     task = progress.add_task("Speaking", total=engine.count_chunks(text))
                     audio = await engine.synthesize(
                         profile,

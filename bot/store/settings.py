@@ -91,15 +91,7 @@ class SettingsRepository:
         unknown = set(changes) - GUILD_OPTIONS
         if unknown:
             raise ValueError(f"unknown server settings: {sorted(unknown)}")
-        if changes:
-            columns = ", ".join(changes)
-            placeholders = ", ".join("?" for _ in changes)
-            updates = ", ".join(f"{name} = excluded.{name}" for name in changes)
-            await self._sql.execute(
-                f"INSERT INTO guild_settings (guild_id, {columns}) VALUES (?, {placeholders})"
-                f" ON CONFLICT (guild_id) DO UPDATE SET {updates}, updated_at = {_NOW}",
-                (guild_id, *changes.values()),
-            )
+        await self._upsert("guild_settings", {"guild_id": guild_id}, changes)
         return await self.guild(guild_id)
 
     async def autoread_guilds(self) -> dict[int, int]:
@@ -139,17 +131,22 @@ class SettingsRepository:
         unknown = set(changes) - PREFERENCES
         if unknown:
             raise ValueError(f"unknown speaking preferences: {sorted(unknown)}")
-        if changes:
-            columns = ", ".join(changes)
-            placeholders = ", ".join("?" for _ in changes)
-            updates = ", ".join(f"{name} = excluded.{name}" for name in changes)
-            await self._sql.execute(
-                f"INSERT INTO member_settings (guild_id, user_id, {columns})"
-                f" VALUES (?, ?, {placeholders})"
-                f" ON CONFLICT (guild_id, user_id) DO UPDATE SET {updates}, updated_at = {_NOW}",
-                (guild_id, user_id, *changes.values()),
-            )
+        await self._upsert("member_settings", {"guild_id": guild_id, "user_id": user_id}, changes)
         return await self.preferences(guild_id, user_id)
+
+    async def _upsert(self, table: str, keys: dict[str, int], changes: dict[str, object]) -> None:
+        """Insert the row of ``keys`` with ``changes``, or change only those columns of it.
+        Column names come from the callers' checked option sets, never from input."""
+        if not changes:
+            return
+        columns = ", ".join([*keys, *changes])
+        placeholders = ", ".join("?" for _ in range(len(keys) + len(changes)))
+        updates = ", ".join(f"{name} = excluded.{name}" for name in changes)
+        await self._sql.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"
+            f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}, updated_at = {_NOW}",
+            (*keys.values(), *changes.values()),
+        )
 
     async def move_defaults(self, old_voice_id: str, new_voice_id: str) -> None:
         """Servers and members whose default was one voice now default to another."""
