@@ -12,7 +12,8 @@ mypy_log="$(mktemp)"
 trap 'rm -f "$mypy_log"' EXIT
 .venv/bin/mypy >"$mypy_log" 2>&1 &
 mypy_pid=$!
-# librosa's numba helpers compile into their cache on the same idle core (a no-op when warm).
+# librosa's numba helpers compile into their cache on the same idle core (a no-op when warm;
+# the bot's first cover or enrolment gains from it, the suite's wall time hardly).
 .venv/bin/python scripts/warm_librosa.py >/dev/null 2>&1 &
 warm_pid=$!
 status=0
