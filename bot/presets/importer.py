@@ -24,7 +24,7 @@ from bot.presets.sources import ReferenceScan, ReferenceSource, scan_references
 from bot.store import Store
 from bot.store.audit import AuditAction, Who
 from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource, VoiceStatus
-from bot.store.presets import Preset, PresetStatus
+from bot.store.presets import Preset, PresetRepository, PresetStatus
 from bot.store.voices import VoiceNameTakenError
 from bot.voices.enrolment import VoiceEnroller
 from bot.voices.files import VoiceLibrary
@@ -216,13 +216,7 @@ class PresetImporter:
                 await work.generations.move_to_voice(old.id, new.id)
                 await work.voices.delete(old.id)
                 await work.voices.make_global(new.id, source.name)
-                await work.presets.save(
-                    name=source.name,
-                    source=source.source,
-                    voice_id=new.id,
-                    sha256=source.sha256,
-                    status=PresetStatus.READY,
-                )
+                await _save_ready(work.presets, source, new.id)
                 await work.audit.record(
                     AuditAction.DELETE, Who.system(), voice=old, detail={"replaced_by": new.id}
                 )
@@ -247,25 +241,13 @@ class PresetImporter:
     async def _restore(self, source: ReferenceSource, voice: Voice) -> None:
         async with self._store.unit_of_work() as work:
             await work.voices.set_status(voice.id, VoiceStatus.READY)
-            await work.presets.save(
-                name=source.name,
-                source=source.source,
-                voice_id=voice.id,
-                sha256=source.sha256,
-                status=PresetStatus.READY,
-            )
+            await _save_ready(work.presets, source, voice.id)
             await work.audit.record(
                 AuditAction.RESTORE, Who.system(), voice=voice, detail={"source": source.source}
             )
 
     async def _save(self, source: ReferenceSource, voice_id: str) -> None:
-        await self._store.presets.save(
-            name=source.name,
-            source=source.source,
-            voice_id=voice_id,
-            sha256=source.sha256,
-            status=PresetStatus.READY,
-        )
+        await _save_ready(self._store.presets, source, voice_id)
 
     async def _retire(self, preset: Preset) -> PresetOutcome | None:
         if preset.status is PresetStatus.RETIRED:
@@ -288,3 +270,14 @@ class PresetImporter:
             )
         log.info("preset %s retired: %s", preset.name, RETIRED_DETAIL)
         return PresetOutcome(preset.name, preset.source, PresetAction.RETIRED)
+
+
+async def _save_ready(presets: PresetRepository, source: ReferenceSource, voice_id: str) -> None:
+    """Record ``source`` as imported, in service as the voice ``voice_id``."""
+    await presets.save(
+        name=source.name,
+        source=source.source,
+        voice_id=voice_id,
+        sha256=source.sha256,
+        status=PresetStatus.READY,
+    )
