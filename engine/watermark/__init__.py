@@ -10,7 +10,7 @@ from engine.watermark.detect import (
     detector_confidence,
     load_perth,
 )
-from engine.watermark.mark import MARK_VERSION, Marker, OutputMarker, mark_samples
+from engine.watermark.mark import MARK_VERSION, Marker, OutputMarker
 
 __all__ = [
     "MARK_VERSION",
@@ -21,5 +21,4 @@ __all__ = [
     "WatermarkCheck",
     "detector_confidence",
     "load_perth",
-    "mark_samples",
 ]

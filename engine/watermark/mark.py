@@ -100,17 +100,6 @@ def apply_delta(samples: np.ndarray, delta: np.ndarray) -> np.ndarray:
     return marked
 
 
-def mark_samples(perth: Any, samples: np.ndarray, rate: int) -> np.ndarray:
-    """The whole track marked in one go, piece by piece (blocking; tests and tools)."""
-    mono = downmix(samples)
-    bounds = piece_bounds(len(mono), rate)
-    delta = np.zeros_like(mono)
-    for index in range(len(bounds) - 1):
-        start, share = piece_delta(perth, mono, rate, bounds, index)
-        delta[start : start + len(share)] += share
-    return apply_delta(samples, delta)
-
-
 class Marker(Protocol):
     """Puts the watermark on finished audio, and reads it back from a written file."""
 
