@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.links.policy import DEFAULT_SONG_HOSTS, parse_hosts
 from engine.api import (
     EngineConfig,
+    EngineKind,
     ParrotError,
     SeparationModel,
     SpeechDtype,
@@ -132,6 +133,40 @@ class Settings(BaseSettings):
     """The highest sampling temperature members may ask /say for (0.8 is the default)."""
     max_speech_expressiveness: Annotated[float, Field(ge=0, le=2)] = 2.0
     """The highest expressiveness (Chatterbox's exaggeration) members may ask for."""
+
+    # training (/voice train)
+    allow_cpu_training: bool = False
+    """Training on a CPU takes days; the owner must allow it explicitly."""
+    min_training_seconds: PositiveFloat = 60.0
+    """Clean speech a voice needs before /voice train starts."""
+    recommended_training_seconds: PositiveFloat = 600.0
+    """Below this, training runs but says more audio would sound better."""
+    max_training_epochs: Annotated[int, Field(ge=1, le=2000)] = 500
+    default_training_epochs: Annotated[int, Field(ge=1, le=2000)] = 100
+    training_batch_size: Annotated[int, Field(ge=0, le=64)] = 0
+    """Segments per training step; 0 picks what fits the device."""
+    max_training_jobs: PositiveInt = 1
+    """Trainings queued or running bot-wide (each holds the GPU for a long time)."""
+
+    # scale-out (Ray Serve, the ``ray`` extra)
+    engine: EngineKind = EngineKind.EMBEDDED
+    """``embedded`` runs models in this process; ``ray`` on a Ray cluster's Serve replicas."""
+    ray_address: str = "local"
+    """A running cluster (``ray://host:10001`` or ``host:6379``), or ``local`` to start one."""
+    ray_gpus_per_replica: Annotated[float, Field(ge=0, le=8)] = 0.0
+    """GPUs each speech, enrolment, cover and training replica takes (fractions share one)."""
+    ray_min_replicas: PositiveInt = 1
+    ray_max_replicas: PositiveInt = 1
+    shards: str = ""
+    """Gateway shards: empty for one connection, ``auto`` for Discord's advice, or a count."""
+
+    @field_validator("shards")
+    @classmethod
+    def _check_shards(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value in {"", "auto"} or (value.isdigit() and 1 <= int(value) <= 1024):
+            return value
+        raise ValueError("expected empty, auto or a shard count (1 to 1024)")
 
     @field_validator("device")
     @classmethod

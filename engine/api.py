@@ -28,6 +28,7 @@ from engine.catalogue import (
 from engine.config import (
     COVER_CACHE_FOLDER,
     EngineConfig,
+    EngineKind,
     SeparationModel,
     SingingMethod,
     SpeechDtype,
@@ -99,6 +100,7 @@ __all__ = [
     "Engine",
     "EngineBusyError",
     "EngineConfig",
+    "EngineKind",
     "EngineStatus",
     "InvalidConversionParamsError",
     "InvalidCoverParamsError",

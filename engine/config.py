@@ -28,6 +28,15 @@ class SpeechScheduling(StrEnum):
     """One sentence after another through the backend's own generation (the old path)."""
 
 
+class EngineKind(StrEnum):
+    """Where model work runs."""
+
+    EMBEDDED = "embedded"
+    """In this process, on this machine's device (the default)."""
+    RAY = "ray"
+    """On Ray Serve deployments of a Ray cluster (the ``ray`` extra)."""
+
+
 class SpeechDtype(StrEnum):
     FLOAT32 = "float32"
     BFLOAT16 = "bfloat16"

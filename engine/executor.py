@@ -33,6 +33,7 @@ class Priority(IntEnum):
     SPEECH = 0
     ENROLMENT = 1
     COVER = 2
+    TRAINING = 3
 
 
 class EngineBusyError(ParrotError, RuntimeError):
