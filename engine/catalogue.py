@@ -17,6 +17,8 @@ from engine.separate.errors import DemucsCheckpointError, DemucsNotDownloadedErr
 from engine.separate.weights import DOWNLOAD_COMMAND as DEMUCS_DOWNLOAD_COMMAND
 from engine.separate.weights import FOLDER_NAME as DEMUCS_FOLDER
 from engine.separate.weights import check_demucs_available, local_bag
+from engine.training.pretrained_files import DOWNLOAD_COMMAND as PRETRAINED_DOWNLOAD_COMMAND
+from engine.training.pretrained_files import PRETRAINED
 from engine.tts.registry import tts_models
 
 
@@ -24,6 +26,7 @@ class ModelGroup(StrEnum):
     TTS = "tts"
     SEPARATION = "demucs"
     RVC = "rvc"
+    TRAINING = "training"
 
 
 class WeightsState(StrEnum):
@@ -45,7 +48,8 @@ class ModelStatus:
     repository: str
     """The Hugging Face repository it downloads from."""
     in_use: bool
-    """Whether the configuration uses it (RVC's models: always, for RVC covers)."""
+    """Whether the configuration uses it (RVC's models: always, for RVC covers; the
+    pretrained weights: always, for training)."""
     state: WeightsState
     location: str | None = None
     """A folder, or ``Hugging Face cache``; None unless ready."""
@@ -168,12 +172,26 @@ def rvc_statuses(config: EngineConfig) -> list[ModelStatus]:
     ]
 
 
+def training_status(config: EngineConfig) -> ModelStatus:
+    """The RVC v2 pretrained weights that training fine-tunes."""
+    return _weights_status(
+        config,
+        ModelGroup.TRAINING,
+        PRETRAINED.key,
+        PRETRAINED,
+        in_use=True,
+        command=PRETRAINED_DOWNLOAD_COMMAND,
+    )
+
+
 def model_catalogue(config: EngineConfig) -> list[ModelStatus]:
-    """Every model: the TTS models, both Demucs models, RVC's shared weights."""
+    """Every model: the TTS models, both Demucs models, RVC's shared weights, and the
+    pretrained weights training starts from."""
     return [
         *tts_statuses(config),
         *(demucs_status(config, model) for model in SeparationModel),
         *rvc_statuses(config),
+        training_status(config),
     ]
 
 

@@ -19,6 +19,8 @@ from engine.errors import ParrotError
 from engine.models import ModelSpec
 from engine.separate.weights import FOLDER_NAME as DEMUCS_FOLDER
 from engine.separate.weights import download_demucs, downloads_disabled
+from engine.training.pretrained_files import DOWNLOAD_COMMAND as PRETRAINED_DOWNLOAD_COMMAND
+from engine.training.pretrained_files import PRETRAINED
 from engine.tts.registry import tts_model, tts_models
 
 
@@ -103,13 +105,46 @@ def _refuse_rvc_offline(config: EngineConfig) -> None:
         )
 
 
+def _pretrained_copy_hint(config: EngineConfig) -> str:
+    files = " and ".join(PRETRAINED.required_files)
+    return (
+        f"on a machine with internet access run `{PRETRAINED_DOWNLOAD_COMMAND}`, then copy "
+        f"{files} (from {PRETRAINED.repo_id}) into {_models_target(config, PRETRAINED.key)}"
+    )
+
+
+def _fetch_pretrained(config: EngineConfig) -> Path:
+    target = config.models_dir / PRETRAINED.key if config.models_dir else None
+    try:
+        return fetch_from_hub(PRETRAINED, target)
+    except ModelDownloadError as error:
+        cause = error.__cause__ or error
+        reason = (str(cause).splitlines() or [type(cause).__name__])[0]
+        raise ModelDownloadError(
+            f"could not download the RVC pretrained weights ({reason}): "
+            f"{_pretrained_copy_hint(config)}"
+        ) from error
+
+
+def _pretrained_download(config: EngineConfig) -> Download:
+    if downloads_disabled():
+        raise ModelDownloadError(
+            "HF_HUB_OFFLINE is set, so the RVC pretrained weights cannot be downloaded: "
+            f"{_pretrained_copy_hint(config)}"
+        )
+    return Download(
+        f"Downloading {PRETRAINED.description} from {PRETRAINED.repo_id}…",
+        partial(_fetch_pretrained, config),
+    )
+
+
 def plan_downloads(
     config: EngineConfig, model: str, separation: SeparationModel | None = None
 ) -> list[Download]:
     """What ``parrot models download <model>`` fetches, in order.
 
     ``model``: original, turbo, multilingual, all, configured, demucs (``separation`` or
-    the configured one) or rvc.
+    the configured one), rvc, or rvc-pretrained (what training starts from).
     """
     if model == "demucs":
         name = (separation or config.separation_model).value
@@ -121,6 +156,8 @@ def plan_downloads(
     if model == "rvc":
         _refuse_rvc_offline(config)
         return [_hub_download(config, spec) for spec in RVC_SHARED_MODELS]
+    if model == PRETRAINED.key:
+        return [_pretrained_download(config)]
     if model == "configured":
         variants = [config.tts_model]
     elif model == "all":
@@ -130,6 +167,7 @@ def plan_downloads(
             variants = [TTSModel(model)]
         except ValueError:
             raise ModelDownloadError(
-                f"unknown model {model!r}: choose original, turbo, multilingual, all, demucs or rvc"
+                f"unknown model {model!r}: choose original, turbo, multilingual, all, demucs, "
+                "rvc or rvc-pretrained"
             ) from None
     return [_hub_download(config, tts_model(variant).weights) for variant in variants]

@@ -344,6 +344,28 @@ def test_cover_model_downloads_offline_name_what_to_copy_where(
     assert "--model only goes with" in one_error_line(wrong)
 
 
+def test_models_lists_and_downloads_the_training_weights(
+    bare: tuple[CliRunner, Path], tmp_path: Path
+) -> None:
+    runner, _ = bare
+    models = tmp_path / "models"
+
+    def row() -> str:
+        listed = runner.invoke(app, ["models", "list"])
+        (line,) = [line for line in listed.stdout.splitlines() if "rvc-pretrained" in line]
+        return line
+
+    assert "lj1995/VoiceConversionWebUI" in row() and "training" in row()
+    assert "not downloaded" in row()
+    offline = one_error_line(runner.invoke(app, ["models", "download", "rvc-pretrained"]))
+    assert "pretrained_v2/f0G40k.pth and pretrained_v2/f0D40k.pth" in offline
+    assert f"into {models / 'rvc-pretrained'}" in offline
+    (models / "rvc-pretrained" / "pretrained_v2").mkdir(parents=True)
+    for name in ("f0G40k.pth", "f0D40k.pth"):
+        (models / "rvc-pretrained" / "pretrained_v2" / name).write_bytes(b"weights")
+    assert str(models / "rvc-pretrained") in row()
+
+
 def test_doctor_warns_about_missing_cover_models(
     bare: tuple[CliRunner, Path], tmp_path: Path, cover_models_dir: Path
 ) -> None:

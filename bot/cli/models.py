@@ -24,7 +24,12 @@ app = typer.Typer(help="Model weights: list, download, unload.", no_args_is_help
 
 NOT_DOWNLOADED = "[yellow]not downloaded[/]"
 MAX_WAIT_S = 3600.0
-IN_USE = {ModelGroup.TTS: "yes", ModelGroup.SEPARATION: "covers", ModelGroup.RVC: "rvc covers"}
+IN_USE = {
+    ModelGroup.TTS: "yes",
+    ModelGroup.SEPARATION: "covers",
+    ModelGroup.RVC: "rvc covers",
+    ModelGroup.TRAINING: "training",
+}
 
 
 def _weights_cell(status: ModelStatus) -> str:
@@ -51,7 +56,8 @@ def download(
     model: str = typer.Argument(
         "configured",
         help="original, turbo, multilingual, all, configured (PARROT_TTS_MODEL); for covers: "
-        "demucs (song separation) or rvc (ContentVec + RMVPE).",
+        "demucs (song separation) or rvc (ContentVec + RMVPE); for /voice train: "
+        "rvc-pretrained (RVC v2 40k generator + discriminator).",
     ),
     separation: SeparationModel | None = typer.Option(
         None, "--model", help="With demucs: htdemucs or htdemucs_ft (PARROT_SEPARATION_MODEL)."
