@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -139,3 +141,18 @@ async def test_a_nested_atomic_block_is_a_savepoint(store: Store) -> None:
     voice = await store.voices.get("k")
     assert voice is not None and voice.status is VoiceStatus.PENDING
     assert await store.voices.count() == 1
+
+
+async def test_writers_cancelled_at_any_point_leave_no_transaction_open(store: Store) -> None:
+    """aiosqlite runs BEGIN/COMMIT on its thread even when the awaiting task is cancelled;
+    the lock must not be let go with a transaction still open."""
+    for pause in range(8):
+        writer = asyncio.create_task(
+            store.db.execute("UPDATE jobs SET progress = progress WHERE 0")
+        )
+        for _ in range(pause):
+            await asyncio.sleep(0)
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        await store.db.execute("UPDATE jobs SET progress = progress WHERE 0")

@@ -13,7 +13,7 @@ import contextlib
 import contextvars
 import itertools
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -95,6 +95,19 @@ class Transaction:
             await self._connection.execute(f"RELEASE {name}")
 
 
+async def _to_the_end(call: Awaitable[object]) -> None:
+    """Await a connection call that aiosqlite runs on its thread whether or not we are
+    cancelled: a cancelled task that stopped waiting for ``BEGIN`` used to release the lock
+    with the transaction still open, and the next writer failed with "cannot start a
+    transaction within a transaction"."""
+    task = asyncio.ensure_future(call)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
+
+
 class Database:
     """The SQLite connection. Use :meth:`open` and always :meth:`close` (or ``async with``).
 
@@ -149,17 +162,18 @@ class Database:
         self._refuse_reentry()
         async with self._lock:
             token = _OPEN_TRANSACTION.set(self)
+            committed = False
             try:
-                await self._connection.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._connection
-                except BaseException:
-                    await self._connection.rollback()
-                    raise
-                else:
-                    await self._connection.commit()
+                await _to_the_end(self._connection.execute("BEGIN IMMEDIATE"))
+                yield self._connection
+                await _to_the_end(self._connection.commit())
+                committed = True
             finally:
-                _OPEN_TRANSACTION.reset(token)
+                try:
+                    if not committed:  # a no-op when nothing was begun
+                        await _to_the_end(self._connection.rollback())
+                finally:
+                    _OPEN_TRANSACTION.reset(token)
 
     @contextlib.asynccontextmanager
     async def atomic(self) -> AsyncIterator[Transaction]:
