@@ -32,6 +32,8 @@ from engine.separate.cache import prune_cache
 from engine.singing.singer import SingingParams
 from engine.speech import SpeechChunk, SpeechWorker, speech_pieces
 from engine.speech.scheduler import SpeechScheduler
+from engine.training.params import TrainingParams
+from engine.training.progress import TrainedModel, TrainingProgress
 from engine.tts.backend import BatchedSpeechBackend, TTSBackend, VoiceConversionBackend
 from engine.tts.errors import NothingToSayError, VoiceNotEnrolledError
 from engine.tts.params import SpeechParams
@@ -42,6 +44,7 @@ from engine.watermark import OutputMarker, WatermarkCheck
 
 if TYPE_CHECKING:
     from engine.cover.workshop import CoverWorkshop
+    from engine.training.service import TrainingService
 
 __all__ = ["Engine", "EngineStatus", "SampleLimits", "SpeechChunk"]
 
@@ -89,6 +92,7 @@ class Engine:
         self._scheduler: SpeechScheduler | None = None
         self._start_lock = asyncio.Lock()
         self._workshop: CoverWorkshop | None = None
+        self._training_service: TrainingService | None = None
 
     # start-up ---------------------------------------------------------------------------
     async def device(self) -> str:
@@ -348,6 +352,34 @@ class Engine:
         from engine.convert.describe import describe_voice_files  # deferred: imports torch
 
         return await asyncio.to_thread(describe_voice_files, model, index)
+
+    # training ----------------------------------------------------------------------------------
+    async def _training(self) -> TrainingService:
+        executor = await self._started()
+        if self._training_service is None:
+            from engine.training.service import TrainingService  # deferred: imports torch
+
+            assert self._device is not None
+            self._training_service = TrainingService(self.config, executor, self._device)
+        return self._training_service
+
+    async def check_training_available(self, params: TrainingParams) -> None:
+        """Fail fast: CpuTrainingNotAllowedError, PretrainedWeightsMissingError."""
+        await asyncio.to_thread((await self._training()).check_available, params)
+
+    async def train(
+        self,
+        sources: Sequence[Path],
+        work_dir: Path,
+        output_dir: Path,
+        params: TrainingParams,
+        *,
+        name: str = "model",
+        progress: Callable[[TrainingProgress], None] | None = None,
+    ) -> TrainedModel:
+        """An RVC v2 40k model of ``sources`` (see :mod:`engine.training.service`)."""
+        work = (await self._training()).train
+        return await work(sources, work_dir, output_dir, params, name=name, progress=progress)
 
     # state -------------------------------------------------------------------------------------
     async def status(self) -> EngineStatus:

@@ -1,4 +1,5 @@
-"""The normalising flow, run in reverse only: prior sample z_p -> latent z for the vocoder."""
+"""The normalising flow: reverse (prior sample z_p -> latent z) for inference, forward
+(posterior z -> z_p) for training."""
 
 from __future__ import annotations
 
@@ -72,14 +73,24 @@ class MeanCoupling(nn.Module):
         )
         self.post = nn.Conv1d(hidden_channels, self.half_channels, 1)
 
+    def _shift(self, first: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        shift: torch.Tensor = self.post(self.enc(self.pre(first), speaker))
+        return shift
+
+    def forward(self, x: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        first, second = torch.split(x, [self.half_channels, self.half_channels], dim=1)
+        return torch.cat([first, second + self._shift(first, speaker)], dim=1)
+
     def reverse(self, x: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
         first, second = torch.split(x, [self.half_channels, self.half_channels], dim=1)
-        shift = self.post(self.enc(self.pre(first), speaker))
-        return torch.cat([first, second - shift], dim=1)
+        return torch.cat([first, second - self._shift(first, speaker)], dim=1)
 
 
 class ChannelFlip(nn.Module):
     """Reverses the channel order so the next coupling transforms the other half."""
+
+    def forward(self, x: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        return torch.flip(x, [1])
 
     def reverse(self, x: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
         return torch.flip(x, [1])
@@ -96,6 +107,12 @@ class CouplingFlow(nn.Module):
             for step in (MeanCoupling(channels, hidden_channels, gin_channels), ChannelFlip()):
                 self.flows.append(step)
                 self._steps.append(step)
+
+    def forward(self, z: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
+        """Posterior latent -> prior space (training)."""
+        for step in self._steps:
+            z = step(z, speaker)
+        return z
 
     def reverse(self, z: torch.Tensor, speaker: torch.Tensor) -> torch.Tensor:
         for step in reversed(self._steps):

@@ -30,13 +30,16 @@ class NormedConvTranspose1d(nn.ConvTranspose1d):
     """A ConvTranspose1d that was trained under weight normalisation (plain at inference)."""
 
 
+class NormedConv2d(nn.Conv2d):
+    """A Conv2d trained under weight normalisation (the period discriminators' layers)."""
+
+
+NORMED_LAYER_TYPES = (NormedConv1d, NormedConvTranspose1d, NormedConv2d)
+
+
 def normed_layer_names(module: nn.Module) -> set[str]:
     """Dotted names of the weight-normalised layers inside ``module``."""
-    return {
-        name
-        for name, child in module.named_modules()
-        if isinstance(child, NormedConv1d | NormedConvTranspose1d)
-    }
+    return {name for name, child in module.named_modules() if isinstance(child, NORMED_LAYER_TYPES)}
 
 
 def _norm_except_first(direction: torch.Tensor) -> torch.Tensor:
