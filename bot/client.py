@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.voice.players import PlayerRegistry
 from bot.voices.files import VoiceLibrary
-from engine.api import Engine
+from engine.api import VoiceEngine
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,9 @@ def default_intents(*, read_messages: bool = True) -> discord.Intents:
 class ParrotBot(commands.Bot):
     """Parrot. Slash commands only; messages are read only for ``/autoread``."""
 
-    def __init__(self, settings: Settings, *, engine: Engine | None = None, **options: Any) -> None:
+    def __init__(
+        self, settings: Settings, *, engine: VoiceEngine | None = None, **options: Any
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=default_intents(read_messages=settings.read_messages),
@@ -67,7 +69,7 @@ class ParrotBot(commands.Bot):
             **options,
         )
         self.settings = settings
-        self.engine = engine or build_engine(settings)
+        self.engine: VoiceEngine = engine or build_engine(settings)
         self._store: Store | None = None
         self._library: VoiceLibrary | None = None
         self._cover_runner: CoverRunner | None = None
@@ -123,3 +125,19 @@ class ParrotBot(commands.Bot):
         if self._store is not None:
             await self._store.close()
             self._store = None
+
+
+class ShardedParrotBot(ParrotBot, commands.AutoShardedBot):
+    """Parrot on several gateway connections (``PARROT_SHARDS``). Nothing else changes:
+    players, autoread and every other per-server state are keyed by server already."""
+
+
+def create_bot(
+    settings: Settings, *, engine: VoiceEngine | None = None, **options: Any
+) -> ParrotBot:
+    """One gateway connection, or ``AutoShardedBot`` with Discord's advice (``auto``) or
+    a fixed count of shards."""
+    if not settings.shards:
+        return ParrotBot(settings, engine=engine, **options)
+    count = None if settings.shards == "auto" else int(settings.shards)
+    return ShardedParrotBot(settings, engine=engine, shard_count=count, **options)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -14,9 +15,12 @@ from bot.store.migrations import latest_version
 from bot.store.presets import PresetStatus
 from engine.api import (
     DeviceUnavailableError,
+    EngineKind,
+    ParrotError,
     WeightsState,
     configured_tts_status,
     demucs_status,
+    describe_workers,
     resolve_device,
     rvc_statuses,
 )
@@ -230,6 +234,27 @@ async def check_presets(settings: Settings) -> list[CheckResult]:
     return results
 
 
+async def check_ray(settings: Settings) -> CheckResult:
+    """``PARROT_ENGINE=ray``: the cluster, Parrot's Serve application and its replicas."""
+    fix = "pip install '.[ray]' (or .venv/bin/pip install 'ray[serve]==2.60.0')"
+    if settings.ray_address == "local":
+        if importlib.util.find_spec("ray") is None:
+            return CheckResult("ray", Level.FAIL, "the ray extra is not installed", fix)
+        return CheckResult("ray", Level.OK, "local cluster: started inside the bot when it runs")
+    try:
+        report = await describe_workers(settings.ray_address)
+    except ParrotError as error:
+        return CheckResult("ray", Level.FAIL, str(error), fix)
+    states = ", ".join(f"{n} {state.lower()}" for state, n in report.replica_states.items())
+    detail = (
+        f"{report.address}: {report.nodes} node(s), {report.gpus:g} GPU(s); application "
+        f"{report.application} ({states or 'no replicas'}), {len(report.replicas)} reporting"
+    )
+    running = report.application == "RUNNING" and report.replicas
+    level = Level.OK if running or report.application == "not deployed" else Level.WARN
+    return CheckResult("ray", level, detail, "" if running else "see `parrot workers`")
+
+
 async def run_checks(settings: Settings) -> list[CheckResult]:
     results = [
         check_ffmpeg(),
@@ -251,4 +276,6 @@ async def run_checks(settings: Settings) -> list[CheckResult]:
         *await check_presets(settings),
         check_disk(settings),
     ]
+    if settings.engine is EngineKind.RAY:
+        results.append(await check_ray(settings))
     return results

@@ -15,7 +15,7 @@ import secrets
 import shutil
 import zipfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ from typing import Any
 from bot.store import Store
 from bot.store.audit import Who
 from bot.store.personal import Removed
+from bot.store.training import TrainingRepository
+from bot.training.data import training_audio_dir
 from bot.usage import iso_utc
 from bot.voices.files import VoiceLibrary
 from engine.api import COVER_CACHE_FOLDER, atomic_write_bytes, atomic_writer
@@ -45,6 +47,8 @@ class ExportResult:
     size: int
     samples_included: int
     samples_left_out: int
+    models_included: int = 0
+    models_left_out: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,43 +79,52 @@ class PrivacyService:
         self, user_id: int, destination: Path, *, max_bytes: int | None = None
     ) -> ExportResult:
         """A zip of everything held about the member: ``parrot-data.json`` (their voices'
-        metadata and consent, history, settings, jobs, audit entries and hides) and their
-        voices' samples.
+        metadata and consent, history, settings, jobs, audit entries, hides and training
+        data) and their voices' samples and singing models.
 
-        With ``max_bytes`` (an upload limit), samples that do not fit are left out and
-        listed in the manifest as such; the metadata is always complete.
+        With ``max_bytes`` (an upload limit), files that do not fit are left out and listed
+        in the manifest as such (samples first, then models); the metadata is always
+        complete. Training audio is listed, not included (``parrot voices export`` has it).
         """
         records = await self._store.personal.member_records(user_id)
         samples = [
-            (sample, self._library.path(str(sample["path"]))) for sample in records["voice_samples"]
+            (
+                f"voices/{sample['voice_id']}/samples/{sample['id']}.wav",
+                {"sample_id": sample["id"]},
+                self._library.path(str(sample["path"])),
+            )
+            for sample in records["voice_samples"]
         ]
+        training, models = await self._training_records(user_id)
         manifest: dict[str, Any] = {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
             "user_id": user_id,
             "exported_at": iso_utc(datetime.now(UTC)),
             "records": records,
+            "training": training,
             "sample_files": [],
+            "model_files": [],
         }
 
         def write(include: bool) -> ExportResult:
-            manifest["sample_files"] = []
             members: list[tuple[str, Path]] = []
             budget = None if max_bytes is None else max_bytes - 64 * 1024
             used = 0
-            for sample, path in samples:
-                arcname = f"voices/{sample['voice_id']}/samples/{sample['id']}.wav"
-                entry: dict[str, Any] = {"sample_id": sample["id"], "file": None}
-                size = path.stat().st_size if path.is_file() else None
-                if size is None:
-                    entry["left_out"] = "the file is missing on the server"
-                elif not include or (budget is not None and used + size > budget):
-                    entry["left_out"] = "too large for the upload limit"
-                else:
-                    used += size + ZIP_ENTRY_OVERHEAD
-                    entry["file"] = arcname
-                    members.append((arcname, path))
-                manifest["sample_files"].append(entry)
+            for key, files in (("sample_files", samples), ("model_files", models)):
+                manifest[key] = []
+                for arcname, described, path in files:
+                    entry: dict[str, Any] = {**described, "file": None}
+                    size = path.stat().st_size if path.is_file() else None
+                    if size is None:
+                        entry["left_out"] = "the file is missing on the server"
+                    elif not include or (budget is not None and used + size > budget):
+                        entry["left_out"] = "too large for the upload limit"
+                    else:
+                        used += size + ZIP_ENTRY_OVERHEAD
+                        entry["file"] = arcname
+                        members.append((arcname, path))
+                    manifest[key].append(entry)
             with (
                 atomic_writer(destination) as handle,
                 zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive,
@@ -119,17 +132,53 @@ class PrivacyService:
                 archive.writestr(MANIFEST_NAME, json.dumps(manifest, indent=2, default=str))
                 for arcname, path in members:
                     archive.write(path, arcname)
+            included = {arcname for arcname, _ in members}
+            samples_in = sum(1 for arcname, _, _ in samples if arcname in included)
             return ExportResult(
                 destination,
                 destination.stat().st_size,
-                len(members),
-                len(samples) - len(members),
+                samples_in,
+                len(samples) - samples_in,
+                len(included) - samples_in,
+                len(models) - (len(included) - samples_in),
             )
 
         result = await asyncio.to_thread(write, True)
         if max_bytes is not None and result.size > max_bytes:  # compression surprised us
             result = await asyncio.to_thread(write, False)
         return result
+
+    async def _training_records(
+        self, user_id: int
+    ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any], Path]]]:
+        """The member's training data as the manifest lists it (recordings, the audio files
+        training reads, trained models), and their voices' singing model files to include."""
+        repository = TrainingRepository(self._store.db)
+        voices = await self._store.voices.list(owner_id=user_id)
+        recordings = await repository.recordings_of_owner(user_id)
+        trained = [await repository.trained_model(voice.id) for voice in voices]
+        audio = await asyncio.to_thread(
+            lambda: {
+                voice.id: sorted(
+                    self._library.relative(path)
+                    for path in training_audio_dir(self._library, voice.id).glob("*.wav")
+                )
+                for voice in voices
+            }
+        )
+        listing: dict[str, Any] = {
+            "recordings": [asdict(recording) for recording in recordings],
+            "audio_files": {voice_id: files for voice_id, files in audio.items() if files},
+            "trained_models": [asdict(model) for model in trained if model is not None],
+        }
+        models = []
+        for voice in voices:
+            for relative in (voice.rvc_model, voice.rvc_index):
+                if relative:
+                    path = self._library.path(relative)
+                    arcname = f"voices/{voice.id}/singing/{path.name}"
+                    models.append((arcname, {"voice_id": voice.id, "path": relative}, path))
+        return listing, models
 
     # deletion ----------------------------------------------------------------------------
     async def purge_member(self, user_id: int, *, who: Who | None = None) -> PurgeReport:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.settings import Settings
-from engine.api import Engine, SampleLimits, SpeechParams
+from engine.api import RayPlacement, SampleLimits, SpeechParams, VoiceEngine, choose_engine
 
 UNLOAD_REQUEST = "run/unload-models.request"
 """A file the CLI drops to ask the running bot to release its models."""
@@ -18,11 +18,19 @@ def sample_limits(settings: Settings) -> SampleLimits:
     )
 
 
-def build_engine(settings: Settings) -> Engine:
-    return Engine(
+def build_engine(settings: Settings) -> VoiceEngine:
+    """The embedded engine, or the Ray one (``PARROT_ENGINE=ray``); both serve one API."""
+    return choose_engine(
         settings.engine_config(),
+        settings.engine,
         max_queued=settings.queue_size,
         idle_unload_s=settings.idle_unload_seconds,
+        ray_address=settings.ray_address,
+        placement=RayPlacement(
+            gpus_per_replica=settings.ray_gpus_per_replica,
+            min_replicas=settings.ray_min_replicas,
+            max_replicas=max(settings.ray_min_replicas, settings.ray_max_replicas),
+        ),
     )
 
 

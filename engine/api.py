@@ -25,6 +25,7 @@ from engine.catalogue import (
     rvc_statuses,
     tts_statuses,
 )
+from engine.choice import choose_engine, describe_workers
 from engine.config import (
     COVER_CACHE_FOLDER,
     EngineConfig,
@@ -51,7 +52,7 @@ from engine.cover.stages import COVER_STAGES, STAGES
 from engine.device import DeviceUnavailableError, is_valid_device_name, resolve_device
 from engine.downloads import Download, ModelDownloadError, plan_downloads
 from engine.engine import Engine, EngineStatus
-from engine.enrolment import SampleLimits
+from engine.enrolment import SampleLimits, TrainingCopy, keep_training_copy
 from engine.errors import ParrotError, as_sentence
 from engine.executor import EngineBusyError, JobCancelledError
 from engine.files import (
@@ -61,6 +62,9 @@ from engine.files import (
     atomic_writer,
     remove_stale_temporaries,
 )
+from engine.remote.errors import RayNotInstalledError, RayUnavailableError, WorkerLostError
+from engine.remote.placement import RayPlacement
+from engine.remote.report import ReplicaInfo, WorkersReport
 from engine.separate.errors import (
     DemucsCheckpointError,
     DemucsNotDownloadedError,
@@ -69,6 +73,17 @@ from engine.separate.errors import (
 from engine.separate.song import check_song_length
 from engine.singing.singer import SingingParams
 from engine.speech import SpeechChunk
+from engine.surface import VoiceEngine
+from engine.training.errors import (
+    CpuTrainingNotAllowedError,
+    NotEnoughAudioError,
+    PretrainedWeightsMissingError,
+    TrainingCheckpointError,
+    TrainingError,
+)
+from engine.training.params import TRAINING_SAMPLE_RATE, InvalidTrainingParamsError, TrainingParams
+from engine.training.progress import TrainedModel, TrainingProgress
+from engine.training.speech_amount import clean_speech_seconds
 from engine.tts.decode.params import DecoderBusyError
 from engine.tts.errors import ModelNotDownloadedError, NothingToSayError, VoiceNotEnrolledError
 from engine.tts.params import InvalidSpeechParamsError, SpeechParams
@@ -83,6 +98,7 @@ __all__ = [
     "COVER_STAGES",
     "DEFAULT_MAX_BYTES",
     "STAGES",
+    "TRAINING_SAMPLE_RATE",
     "Audio",
     "AudioFormat",
     "AudioRejectedError",
@@ -92,6 +108,7 @@ __all__ = [
     "CoverParams",
     "CoverResult",
     "CoverStage",
+    "CpuTrainingNotAllowedError",
     "DecoderBusyError",
     "DemucsCheckpointError",
     "DemucsNotDownloadedError",
@@ -105,19 +122,26 @@ __all__ = [
     "InvalidConversionParamsError",
     "InvalidCoverParamsError",
     "InvalidSpeechParamsError",
+    "InvalidTrainingParamsError",
     "JobCancelledError",
     "ModelDownloadError",
     "ModelGroup",
     "ModelNotDownloadedError",
     "ModelStatus",
     "NoSingingModelError",
+    "NotEnoughAudioError",
     "NothingToSayError",
     "OutputTooLargeError",
     "ParrotError",
     "PitchMethod",
     "PreparedSample",
+    "PretrainedWeightsMissingError",
+    "RayNotInstalledError",
+    "RayPlacement",
+    "RayUnavailableError",
     "RegisteredTTSModel",
     "RejectReason",
+    "ReplicaInfo",
     "RvcCheckpointError",
     "RvcIndexError",
     "RvcModelInfo",
@@ -133,20 +157,33 @@ __all__ = [
     "SpeechScheduling",
     "StageProgress",
     "TTSModel",
+    "TrainedModel",
+    "TrainingCheckpointError",
+    "TrainingCopy",
+    "TrainingError",
+    "TrainingParams",
+    "TrainingProgress",
+    "VoiceEngine",
     "VoiceNotEnrolledError",
     "VoiceProfile",
     "WatermarkCheck",
     "WeightsState",
+    "WorkerLostError",
+    "WorkersReport",
     "as_sentence",
     "atomic_copy",
     "atomic_path",
     "atomic_write_bytes",
     "atomic_writer",
     "check_song_length",
+    "choose_engine",
+    "clean_speech_seconds",
     "configured_tts_status",
     "demucs_status",
+    "describe_workers",
     "encode",
     "is_valid_device_name",
+    "keep_training_copy",
     "load_prepared_sample",
     "model_catalogue",
     "plan_downloads",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.audio import prepare_voice_sample
-from engine.tts.profile import PreparedSample
+from engine.audio import prepare_voice_sample, write_wav
+from engine.audio.sample import prepare_training_audio
+from engine.tts.profile import PreparedSample, file_sha256
 from engine.voices import store_prepared_sample
 
 SAMPLE_RATE = 24_000
@@ -34,3 +35,29 @@ def prepare_sample(source: Path, destination: Path, limits: SampleLimits) -> Pre
         timeout=limits.decode_timeout,
     )
     return store_prepared_sample(audio, report, destination)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingCopy:
+    """A clip kept at the rate training needs (the upload's own, at most 48 kHz)."""
+
+    path: Path
+    duration_s: float
+    sample_rate: int
+    sha256: str
+
+
+def keep_training_copy(source: Path, destination: Path, limits: SampleLimits) -> TrainingCopy:
+    """Write ``source`` (a clip :func:`prepare_sample` accepted) into ``destination`` at its
+    own rate up to 48 kHz, trimmed and levelled the same way; blocking.
+
+    Enrolment samples are stored at 24 kHz for the TTS models, too low for a 40 kHz singing
+    model: this copy is what training reads."""
+    audio = prepare_training_audio(
+        source,
+        max_bytes=limits.max_bytes,
+        max_seconds=limits.max_seconds,
+        timeout=limits.decode_timeout,
+    )
+    write_wav(audio, destination)
+    return TrainingCopy(destination, audio.duration, audio.sample_rate, file_sha256(destination))

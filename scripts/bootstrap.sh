@@ -46,7 +46,7 @@ if ! .venv/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>
 fi
 
 extras="."
-[ "$mode" = "test" ] && extras=".[dev]"
+[ "$mode" = "test" ] && extras=".[dev,ray]"  # ray: tests/remote (the run mode installs no extra)
 fingerprint="$(cat pyproject.toml requirements-nodeps.txt scripts/bootstrap.sh | sha256sum | cut -c1-16)"
 stamp=".venv/.parrot-installed"
 # A test install is a superset of a run install.

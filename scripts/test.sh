@@ -17,7 +17,12 @@ mypy_pid=$!
 .venv/bin/python scripts/warm_librosa.py >/dev/null 2>&1 &
 warm_pid=$!
 status=0
-.venv/bin/python -m pytest "$@" || status=$?
+# Two workers (PARROT_TEST_WORKERS), each running whole modules so that a module's model
+# fixtures load once; one torch thread per worker keeps the two cores from being oversubscribed.
+workers="${PARROT_TEST_WORKERS:-2}"
+OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" .venv/bin/python -m pytest -n "$workers" --dist loadfile "$@" \
+  || status=$?
+PARROT_TEST_RAY=1 .venv/bin/python -m pytest -q tests/remote || status=$?  # own process: Ray
 wait "$warm_pid" || echo "test.sh: warming librosa's JIT cache failed (harmless)" >&2
 if wait "$mypy_pid"; then
   cat "$mypy_log"

@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 import bot
-from bot.cli import audit, covers, db, models, purge, speech, stats, voices
+from bot.cli import audit, covers, db, models, purge, speech, stats, training, voices, workers
 from bot.cli.common import (
     OneLineErrorsGroup,
     console,
@@ -24,7 +24,7 @@ from bot.cli.common import (
     run,
     settings_from,
 )
-from bot.client import ParrotBot
+from bot.client import ParrotBot, create_bot
 from bot.health import Level, run_checks
 from bot.settings import Settings
 
@@ -41,9 +41,12 @@ app.add_typer(models.app, name="models")
 app.command("say")(speech.say)
 app.command("cover")(covers.cover)
 voices.app.command("singing-model")(covers.singing_model)
+voices.app.command("train")(training.train)
+voices.app.command("training-status")(training.training_status)
 app.command("stats")(stats.stats)
 app.command("purge")(purge.purge)
 app.command("audit")(audit.audit)
+app.command("workers")(workers.workers)
 
 
 def _version(value: bool) -> None:
@@ -86,7 +89,7 @@ def run_bot(ctx: typer.Context) -> None:
 
 
 async def _serve(settings: Settings, token: str) -> None:
-    parrot = ParrotBot(settings)
+    parrot = create_bot(settings)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, lambda: asyncio.ensure_future(parrot.close()))

@@ -56,12 +56,12 @@ from engine.api import (
     STAGES,
     AudioFormat,
     CoverResult,
-    Engine,
     ParrotError,
     RvcCheckpointError,
     RvcIndexError,
     SingingMethod,
     SingingParams,
+    VoiceEngine,
     VoiceProfile,
     atomic_copy,
     check_song_length,
@@ -148,7 +148,7 @@ class Singer:
 
 
 async def _singer(
-    request: CoverRequest, settings: Settings, engine: Engine, store: Store
+    request: CoverRequest, settings: Settings, engine: VoiceEngine, store: Store
 ) -> Singer:
     found = await resolve_voice(store, request.voice)
     if found.status is not VoiceStatus.READY:
@@ -190,7 +190,7 @@ async def _fetch(links: SongLinks, link: SongLink, folder: Path) -> FetchedSong:
 
 
 async def _sing(
-    request: CoverRequest, song: Path, singer: Singer, settings: Settings, engine: Engine
+    request: CoverRequest, song: Path, singer: Singer, settings: Settings, engine: VoiceEngine
 ) -> tuple[CoverResult, float]:
     singing = SingingParams(decoder_steps=settings.singing_decoder_steps, seed=COVER_SEED)
     started = time.perf_counter()
@@ -223,7 +223,7 @@ async def _make_cover(
     link: SongLink | None,
     links: SongLinks,
     settings: Settings,
-    engine: Engine,
+    engine: VoiceEngine,
     store: Store,
 ) -> tuple[CoverResult, Voice, float, float | None]:
     """The cover, the voice, the time taken and the fetched song's stated length. The voice

@@ -25,6 +25,7 @@ from bot.presets import ImportReport, PresetAction, preset_importer
 from bot.runtime import build_engine, sample_limits
 from bot.store.audit import Who
 from bot.store.models import Consent, ConsentPath, Visibility, VoiceSource
+from bot.store.training import TrainingRepository
 from bot.voices.archive import VoiceArchive
 from bot.voices.enrolment import VoiceEnroller
 from bot.voices.files import VoiceLibrary
@@ -76,6 +77,9 @@ def show(ctx: typer.Context, voice: str = typer.Argument(..., help="Voice name o
         async with open_store(settings) as store:
             found = await resolve_voice(store, voice)
             samples = await store.voices.samples(found.id)
+            training = TrainingRepository(store.db)
+            recordings = await training.recordings(found.id)
+            trained = await training.trained_model(found.id)
         for label, value in (
             ("id", found.id),
             ("name", found.name),
@@ -99,6 +103,15 @@ def show(ctx: typer.Context, voice: str = typer.Argument(..., help="Voice name o
             console.print(
                 f"{'':>15}{sample.id}  {sample.duration_s:6.1f} s  consent "
                 f"{describe_consent(sample.consent)}  {sample.original_name or ''}",
+                markup=False,
+            )
+        seconds = sum(recording.duration_s for recording in recordings)
+        console.print(f"{'training':>13}: {len(recordings)} extra recording(s) ({seconds:.1f} s)")
+        if trained is not None:
+            attached = "attached" if trained.rvc_model == found.rvc_model else "replaced since"
+            console.print(
+                f"{'':>15}trained model: {trained.epochs} epochs on "
+                f"{trained.seconds_of_audio:.0f} s, {trained.trained_at[:19]} ({attached})",
                 markup=False,
             )
         console.print(f"{'':>15}(its history: parrot audit --voice {found.id})", markup=False)

@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from bot.errors import UserFacingError
 from bot.privacy import PrivacyService, PurgeReport
+from bot.training.runner import KIND as TRAINING_KIND
 from bot.views import ConfirmView
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ def _megabytes(size: int) -> str:
 
 def describe_deletion(report: PurgeReport) -> str:
     return (
-        f"Deleted {report.voices} voice(s) with their samples, {report.history} history "
+        f"Deleted {report.voices} voice(s) with their samples and models, {report.history} history "
         f"entr{'y' if report.history == 1 else 'ies'}, your settings and jobs, and "
         f"{report.files_removed} file(s). Parrot holds nothing about you any more."
     )
@@ -58,8 +59,9 @@ class PrivacyCog(commands.Cog):
                     f"than I may upload here ({_megabytes(limit)}); ask the bot owner for it."
                 )
             message = (
-                "Here is everything Parrot holds about you: your voices and their samples "
-                "(with when you gave consent), your history, your settings and the audit "
+                "Here is everything Parrot holds about you: your voices with their samples "
+                "and singing models (with when you gave consent), what their training used, "
+                "your history, your settings and the audit "
                 "trail of what you did and what was done to your voices "
                 "(`parrot-data.json` describes it all)."
             )
@@ -68,6 +70,11 @@ class PrivacyCog(commands.Cog):
                     f"\n{result.samples_left_out} voice sample(s) did not fit in this server's "
                     f"upload limit ({_megabytes(limit)}), so they are listed in the file but "
                     "not included; the bot owner can send them (`parrot voices export`)."
+                )
+            if result.models_left_out:
+                message += (
+                    f"\n{result.models_left_out} singing model file(s) did not fit either; "
+                    "they are listed in the file, and the bot owner can send them."
                 )
             await interaction.followup.send(
                 message, file=discord.File(path, filename=EXPORT_NAME), ephemeral=True
@@ -84,10 +91,10 @@ class PrivacyCog(commands.Cog):
         view = ConfirmView(user_id, confirm_label="Delete everything")
         await interaction.response.send_message(
             f"This deletes **everything Parrot holds about you, in every server**: your "
-            f"{voices} voice(s) with all their samples, your {history} history "
-            "entries, your settings and your cover jobs; the audit trail keeps what was done, "
-            "but not that it was you or your voices. It cannot be undone. "
-            "(`/privacy export` first if you want a copy.)",
+            f"{voices} voice(s) with all their samples, training data and models, your "
+            f"{history} history entries, your settings and your cover and training jobs; the "
+            "audit trail keeps what was done, but not that it was you or your voices. It "
+            "cannot be undone. (`/privacy export` first if you want a copy.)",
             view=view,
             ephemeral=True,
         )
@@ -95,17 +102,21 @@ class PrivacyCog(commands.Cog):
         if not view.confirmed:
             await interaction.followup.send("Nothing was deleted.", ephemeral=True)
             return
-        await self._cancel_covers(user_id)
+        await self._cancel_jobs(user_id)
         report = await self._service().purge_member(user_id)
         await interaction.followup.send(describe_deletion(report), ephemeral=True)
 
-    async def _cancel_covers(self, user_id: int) -> None:
-        """Stop covers of the member, or in their voices, before their rows go."""
-        runner = self.bot.cover_runner
+    async def _cancel_jobs(self, user_id: int) -> None:
+        """Stop covers and trainings of the member, or of their voices, before their rows
+        go (a training's checkpoints are in the voice's folder, deleted next)."""
+        training = getattr(self.bot.get_cog("TrainingCog"), "runner", None)
         voices = {voice.id for voice in await self.bot.store.voices.list(owner_id=user_id)}
         for job in await self.bot.store.jobs.unfinished():
             if job.user_id == user_id or job.voice_id in voices:
-                await runner.cancel(job.id)
+                if job.kind == TRAINING_KIND and training is not None:
+                    await training.cancel(job.id)
+                else:
+                    await self.bot.cover_runner.cancel(job.id)
 
 
 async def setup(parrot_bot: ParrotBot) -> None:

@@ -12,10 +12,10 @@ from bot.runtime import sample_limits
 from bot.settings import Settings
 from bot.store import Store
 from bot.voices.files import VoiceLibrary
-from engine.api import Engine
+from engine.api import VoiceEngine
 
 
-def preset_importer(store: Store, engine: Engine, settings: Settings) -> PresetImporter:
+def preset_importer(store: Store, engine: VoiceEngine, settings: Settings) -> PresetImporter:
     """The importer for the configured references folder, with the upload limits."""
     return PresetImporter(
         store,

@@ -30,7 +30,7 @@ from bot.voices.enrolment import VoiceEnroller
 from bot.voices.files import VoiceLibrary
 from bot.voices.names import VoiceNameError
 from bot.voices.removal import delete_voice
-from engine.api import AudioRejectedError, Engine, SampleLimits
+from engine.api import AudioRejectedError, SampleLimits, VoiceEngine
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class PresetImporter:
         self,
         store: Store,
         library: VoiceLibrary,
-        engine: Engine,
+        engine: VoiceEngine,
         limits: SampleLimits,
         references_dir: Path,
     ) -> None:

@@ -1,10 +1,10 @@
-"""SQL for long-running jobs (covers) that must survive a restart."""
+"""SQL for long-running jobs (covers, trainings) that must survive a restart."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.store.database import Statements
@@ -33,6 +33,8 @@ class Job:
     error: str | None
     created_at: str
     updated_at: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    """The latest progress report beyond stage and fraction (a training's epoch, loss)."""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
@@ -53,6 +55,7 @@ class Job:
             error=row["error"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            detail=json.loads(row["detail"] or "{}"),
         )
 
 
@@ -91,12 +94,23 @@ class JobRepository:
             (message_id, job_id),
         )
 
-    async def advance(self, job_id: str, stage: str, progress: float) -> None:
-        """Record progress of a running job (progress is clamped into 0..1)."""
+    async def advance(
+        self, job_id: str, stage: str, progress: float, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Record progress of a running job (progress is clamped into 0..1); ``detail``
+        (JSON) replaces the last one when given."""
         await self._sql.execute(
-            f"UPDATE jobs SET state = ?, stage = ?, progress = ?, updated_at = {_NOW}"
+            f"UPDATE jobs SET state = ?, stage = ?, progress = ?,"
+            f" detail = COALESCE(?, detail), updated_at = {_NOW}"
             " WHERE id = ? AND state IN (?, ?)",
-            (JobState.RUNNING, stage, min(1.0, max(0.0, progress)), job_id, *UNFINISHED),
+            (
+                JobState.RUNNING,
+                stage,
+                min(1.0, max(0.0, progress)),
+                None if detail is None else json.dumps(detail),
+                job_id,
+                *UNFINISHED,
+            ),
         )
 
     async def finish(
@@ -131,6 +145,23 @@ class JobRepository:
                 (user_id, kind, *UNFINISHED),
             )
         )
+
+    async def count_unfinished(self, kind: str) -> int:
+        return int(
+            await self._sql.fetch_value(
+                "SELECT COUNT(*) FROM jobs WHERE kind = ? AND state IN (?, ?)",
+                (kind, *UNFINISHED),
+            )
+        )
+
+    async def recent(self, kind: str, *, limit: int = 20) -> list[Job]:
+        """The latest jobs of a kind, unfinished ones first, newest first."""
+        rows = await self._sql.fetch_all(
+            "SELECT * FROM jobs WHERE kind = ?"
+            " ORDER BY state IN (?, ?) DESC, created_at DESC LIMIT ?",
+            (kind, *UNFINISHED, limit),
+        )
+        return [Job.from_row(row) for row in rows]
 
     async def count(self, state: JobState) -> int:
         return int(

@@ -14,7 +14,7 @@ import discord
 from bot.errors import describe_failure
 from bot.voice.pcm import DiscordPcmStream
 from bot.voice.source import StreamingSource
-from engine.api import Engine, ParrotError, SpeechParams, VoiceProfile
+from engine.api import ParrotError, SpeechParams, VoiceEngine, VoiceProfile
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class GuildPlayer:
     def __init__(
         self,
         guild: discord.Guild,
-        engine: Engine,
+        engine: VoiceEngine,
         *,
         max_queue: int,
         idle_timeout: float,

@@ -7,7 +7,7 @@ import logging
 import discord
 
 from bot.voice.player import GuildPlayer
-from engine.api import Engine
+from engine.api import VoiceEngine
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ class PlayerRegistry:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: VoiceEngine,
         *,
         max_queue: int,
     ) -> None:

@@ -1,8 +1,12 @@
-"""Enrolment as one unit: samples and conditionals on disk first, then the rows together."""
+"""Enrolment as one unit: samples and conditionals on disk first, then the rows together.
+
+Each sample is stored twice: at 24 kHz for the TTS models, and at its upload's own rate
+(at most 48 kHz) for training a singing model (:mod:`bot.training.data`)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,16 +14,26 @@ from bot.store import Store
 from bot.store.audit import AuditAction, Who
 from bot.store.models import Consent, Visibility, Voice, VoiceSource, VoiceStatus
 from bot.store.voices import VoiceNameTakenError, new_id
+from bot.training.data import sample_copy_path
 from bot.voices.files import VoiceLibrary
 from bot.voices.names import check_voice_name
-from engine.api import Engine, PreparedSample, SampleLimits, load_prepared_sample
+from engine.api import (
+    AudioRejectedError,
+    PreparedSample,
+    SampleLimits,
+    VoiceEngine,
+    keep_training_copy,
+    load_prepared_sample,
+)
+
+log = logging.getLogger(__name__)
 
 
 class VoiceEnroller:
     """Turns audio into a voice. Used by the CLI, the Discord commands and the presets."""
 
     def __init__(
-        self, store: Store, library: VoiceLibrary, engine: Engine, limits: SampleLimits
+        self, store: Store, library: VoiceLibrary, engine: VoiceEngine, limits: SampleLimits
     ) -> None:
         self._store = store
         self._library = library
@@ -98,9 +112,20 @@ class VoiceEnroller:
         for index, path in enumerate(sources, start=1):
             if on_stage:
                 on_stage(f"checking sample {index}/{len(sources)}")
-            target = folder / "samples" / f"{new_id()}.wav"
+            sample_id = new_id()
+            target = folder / "samples" / f"{sample_id}.wav"
             prepared.append(await self._engine.prepare_sample(path, target, self._limits))
+            await self._keep_training_copy(
+                path, sample_copy_path(self._library, folder.name, sample_id)
+            )
         return prepared
+
+    async def _keep_training_copy(self, source: Path, destination: Path) -> None:
+        """Best effort: without the copy, training reads the 24 kHz sample (and says so)."""
+        try:
+            await asyncio.to_thread(keep_training_copy, source, destination, self._limits)
+        except AudioRejectedError as error:
+            log.warning("no training copy of %s: %s", destination.stem, error)
 
     async def add_sample(
         self,
@@ -121,8 +146,10 @@ class VoiceEnroller:
         folder = self._library.folder(voice.id)
         sample_id = new_id()
         target = folder / "samples" / f"{sample_id}.wav"
+        copy = sample_copy_path(self._library, voice.id, sample_id)
         try:
             prepared = await self._engine.prepare_sample(source, target, self._limits)
+            await self._keep_training_copy(source, copy)
             existing = [
                 await asyncio.to_thread(load_prepared_sample, self._library.path(sample.path))
                 for sample in await self._store.voices.samples(voice.id)
@@ -153,6 +180,7 @@ class VoiceEnroller:
                 )
         except BaseException:
             await asyncio.to_thread(target.unlink, True)
+            await asyncio.to_thread(copy.unlink, True)
             raise
         updated = await self._store.voices.get(voice.id)
         assert updated is not None

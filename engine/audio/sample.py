@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from engine.audio.checks import QualityReport, check_voice_sample
-from engine.audio.decode import decode
+from engine.audio.decode import _probe, decode
 from engine.audio.errors import AudioRejectedError, DamagedFileError, RejectReason
 from engine.audio.process import normalize_loudness, remove_dc, trim_silence
 from engine.audio.types import Audio
@@ -26,6 +26,8 @@ QUALITY_REASONS = frozenset(
 )
 """Refusals that a damaged file explains better than the recording does (garbage reads as
 noise or distortion); a tone or music is named as such even in a damaged file."""
+TRAINING_MAX_RATE = 48_000
+"""Training copies keep the upload's own rate up to this (RVC trains at 32-48 kHz)."""
 
 
 def prepare_voice_sample(
@@ -67,3 +69,29 @@ def prepare_voice_sample(
     if layout is not None and overstated and not layout.streamed:
         report = dataclasses.replace(report, notes=[SHORT_FILE_NOTE, *report.notes])
     return normalize_loudness(audio), report
+
+
+def probe_sample_rate(path: Path, timeout: float = 10.0) -> int | None:
+    """The first audio stream's sample rate via ffprobe, or None if it does not say."""
+    value = _probe(path, ["-select_streams", "a:0", "-show_entries", "stream=sample_rate"], timeout)
+    return int(value) if value is not None and value.isdigit() and int(value) > 0 else None
+
+
+def prepare_training_audio(
+    path: Path,
+    *,
+    max_rate: int = TRAINING_MAX_RATE,
+    max_bytes: int,
+    max_seconds: float,
+    timeout: float = 60.0,
+) -> Audio:
+    """``path`` at its own rate (at most ``max_rate``), centred, trimmed and
+    loudness-normalised like an enrolment sample; blocking.
+
+    For a clip :func:`prepare_voice_sample` already accepted: the checks are not repeated.
+    """
+    rate = min(probe_sample_rate(path, timeout) or max_rate, max_rate)
+    audio = decode(
+        path, sample_rate=rate, max_bytes=max_bytes, max_seconds=max_seconds, timeout=timeout
+    )
+    return normalize_loudness(trim_silence(remove_dc(audio)))

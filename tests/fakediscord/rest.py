@@ -29,7 +29,7 @@ class RestRoutes:
             case "GET", ["gateway"] | ["gateway", "bot"]:
                 return 200, {
                     "url": self._fake.http_url.replace("http", "ws") + "/gateway",
-                    "shards": 1,
+                    "shards": self._fake.shards.recommended,
                     "session_start_limit": {
                         "total": 1000,
                         "remaining": 1000,

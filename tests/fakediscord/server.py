@@ -26,6 +26,7 @@ from aiohttp import BodyPartReader, web
 from tests.fakediscord import payloads
 from tests.fakediscord.payloads import snowflake
 from tests.fakediscord.rest import RestRoutes
+from tests.fakediscord.shards import Shards, ready_payload
 from tests.fakediscord.voice import FakeVoiceServer
 from tests.fakediscord.voice_session import VoiceSession
 from tests.fakediscord.voice_world import ChannelRef, VoiceWorld
@@ -151,6 +152,7 @@ class FakeDiscord:
             4: self.voice_world.on_voice_state_request,
         }
         self.identified = asyncio.Event()
+        self.shards = Shards()
         self._sockets: list[web.WebSocketResponse] = []
         self._sequence = 0
         self._changed = asyncio.Condition()
@@ -358,7 +360,7 @@ class FakeDiscord:
 
     # gateway ----------------------------------------------------------------------------
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        for socket in list(self._sockets):
+        for socket in self.shards.sockets_for(list(self._sockets), data):
             self._sequence += 1
             await socket.send_str(json.dumps({"op": 0, "t": event, "s": self._sequence, "d": data}))
 
@@ -375,6 +377,7 @@ class FakeDiscord:
                     await handler(socket, message.get("d"))
         finally:
             self._sockets.remove(socket)
+            self.shards.forget(socket)
         return socket
 
     async def _on_heartbeat(self, socket: web.WebSocketResponse, _: Any) -> None:
@@ -382,19 +385,12 @@ class FakeDiscord:
 
     async def _on_identify(self, socket: web.WebSocketResponse, data: dict[str, Any]) -> None:
         self.identify_payload = data
+        self.shards.identify(socket, data)
+        guilds = [g for g in self.guilds.values() if self.shards.carries(socket, g.id)]
         self._sequence += 1
-        ready = {
-            "v": 10,
-            "user": self.bot_user,
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
-            "session_id": self.session_id,
-            "resume_gateway_url": self.http_url.replace("http", "ws") + "/gateway",
-            "application": {"id": str(self.application_id), "flags": 0},
-            "private_channels": [],
-            "relationships": [],
-        }
+        ready = ready_payload(self, (g.id for g in guilds), self.shards.of(socket))
         await socket.send_str(json.dumps({"op": 0, "t": "READY", "s": self._sequence, "d": ready}))
-        for guild in self.guilds.values():
+        for guild in guilds:
             self._sequence += 1
             await socket.send_str(
                 json.dumps(

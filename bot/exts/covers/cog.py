@@ -32,6 +32,7 @@ from bot.exts.covers.views import CancelCoverButton, cancel_view
 from bot.links import SongLink
 from bot.links.policy import MAX_LINK_LENGTH
 from bot.store.jobs import Job
+from bot.training.data import trained_singer
 from bot.voice_lookup import VOICE_HELP, actor_of, usable_voice
 from engine.api import PitchMethod, SingingMethod
 
@@ -171,14 +172,17 @@ class CoversCog(commands.Cog):
                 guild_id=member.guild.id,
                 channel_id=interaction.channel_id,
                 voice_id=chosen.id,
-                params=cover_request(
-                    song_name=song_name,
-                    voice_name=chosen.name,
-                    method=singing_method,
-                    max_bytes=max(64 * 1024, interaction.filesize_limit - UPLOAD_MARGIN_BYTES),
-                    style=style,
-                    song_url=source.url if isinstance(source, SongLink) else None,
-                ),
+                params={
+                    **cover_request(
+                        song_name=song_name,
+                        voice_name=chosen.name,
+                        method=singing_method,
+                        max_bytes=max(64 * 1024, interaction.filesize_limit - UPLOAD_MARGIN_BYTES),
+                        style=style,
+                        song_url=source.url if isinstance(source, SongLink) else None,
+                    ),
+                    **await trained_singer(self.bot.store, chosen),
+                },
                 input_path=self.bot.library.relative(path),
             )
         except BaseException:

@@ -90,8 +90,18 @@ def _duration(seconds: float) -> str:
     return f"{minutes}:{rest:02d}"
 
 
+def singer_text(job: Job, method: str) -> str:
+    """Which model sang: the voice's trained model when the job says so
+    (``trained_epochs``, see :func:`bot.training.data.trained_singer`), else the method."""
+    epochs = job.params.get("trained_epochs")
+    if method == "rvc" and isinstance(epochs, int):
+        voice = discord.utils.escape_markdown(str(job.params.get("voice_name", "?")))
+        return f"Sung by {voice}'s trained model ({epochs} epoch{'' if epochs == 1 else 's'})"
+    return f"Sung with {METHOD_NAMES.get(method, method)}"
+
+
 def finished_text(job: Job, result: Any) -> str:
-    details = [f"Sung with {METHOD_NAMES.get(result.method, result.method)}"]
+    details = [singer_text(job, result.method)]
     if result.octaves:
         details.append(f"melody moved {result.octaves:+d} octave(s) to suit the voice")
     details.append(_duration(result.duration_s))

@@ -25,7 +25,7 @@ from bot.store import Store
 from bot.store.jobs import Job
 from bot.store.models import JobState, VoiceStatus
 from bot.voices.files import VoiceLibrary
-from engine.api import Engine, SingingParams
+from engine.api import SingingParams, VoiceEngine
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class CoverRunner:
         self,
         store: Store,
         library: VoiceLibrary,
-        engine: Engine,
+        engine: VoiceEngine,
         settings: Settings,
         *,
         progress_interval: float = 2.0,

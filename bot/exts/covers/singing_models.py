@@ -14,7 +14,7 @@ from bot.store.audit import AuditAction, Who
 from bot.store.models import Voice
 from bot.store.voices import new_id
 from bot.voices.files import VoiceLibrary
-from engine.api import Engine, ParrotError, RvcModelInfo, atomic_copy
+from engine.api import ParrotError, RvcModelInfo, VoiceEngine, atomic_copy
 
 SINGING_FOLDER = "singing"
 
@@ -58,7 +58,7 @@ def _remove(paths: list[Path]) -> None:
 async def attach_singing_model(
     store: Store,
     library: VoiceLibrary,
-    engine: Engine,
+    engine: VoiceEngine,
     voice: Voice,
     model_source: Path,
     index_source: Path | None = None,

@@ -1,5 +1,5 @@
-"""The ``/voice`` commands (:mod:`.cog` binds those of :mod:`.enrolment`, :mod:`.management`
-and :mod:`.singing`) on top of the voice library in :mod:`bot.voices`:
+"""The ``/voice`` commands (:mod:`.cog` binds those of :mod:`.enrolment`, :mod:`.management`,
+:mod:`.singing` and :mod:`.training`) on top of the voice library in :mod:`bot.voices`:
 enrolment, archives, folders on disk and names, which the CLI, presets, covers and privacy
 share without Discord. ``bot.cli.voices`` is the command-line face of the same library.
 """

@@ -14,6 +14,7 @@ from bot.exts.voices.base import VOICE_GROUP, VoiceCommands, visibility_text
 from bot.store.audit import AuditAction, Who
 from bot.store.hides import VoiceHide
 from bot.store.models import CONSENT_PATH_NAMES, Visibility, Voice, VoiceSample
+from bot.training.data import trained_singer
 from bot.views import ConfirmView
 from bot.voice_lookup import (
     VOICE_HELP,
@@ -96,7 +97,7 @@ class ManagementCommands(VoiceCommands):
         embed.add_field(name="Status", value=await self._status_text(target, owner))
         total = sum(s.duration_s for s in samples)
         embed.add_field(name="Samples", value=f"{len(samples)} ({total:.0f} s)")
-        embed.add_field(name="Singing model", value="RVC" if target.rvc_model else "none")
+        embed.add_field(name="Singing model", value=await self._singing_text(target))
         embed.add_field(name="Created", value=target.created_at[:10])
         full = owner or target.owner_id is None
         embed.add_field(name="Consent", value=consent_text(target, samples, full=full))
@@ -104,6 +105,13 @@ class ManagementCommands(VoiceCommands):
         if hide is not None:
             embed.add_field(name="Hidden in this server", value=hide_text(hide), inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    async def _singing_text(self, voice: Voice) -> str:
+        if not voice.rvc_model:
+            return "none"
+        trained = await trained_singer(self.bot.store, voice)
+        epochs = trained.get("trained_epochs")
+        return "RVC" if epochs is None else f"RVC, trained here ({epochs} epochs)"
 
     async def _status_text(self, voice: Voice, owner: bool) -> str:
         """Its status, or that it is being (or could not be) prepared for the new model;

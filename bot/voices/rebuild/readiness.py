@@ -12,7 +12,7 @@ from bot.store.models import Voice
 from bot.store.rebuilds import Rebuild, RebuildProgress, RebuildState
 from bot.voices.files import VoiceLibrary
 from bot.voices.rebuild.rebuilder import REBUILDABLE
-from engine.api import Engine, VoiceNotEnrolledError, VoiceProfile
+from engine.api import VoiceEngine, VoiceNotEnrolledError, VoiceProfile
 
 PREPARING = "being prepared for the new model"
 NOT_PREPARED = "could not be prepared for the new model"
@@ -62,12 +62,12 @@ class VoiceNotPreparedError(VoiceNotEnrolledError):
         )
 
 
-def current_profile(library: VoiceLibrary, engine: Engine, voice: Voice) -> VoiceProfile:
+def current_profile(library: VoiceLibrary, engine: VoiceEngine, voice: Voice) -> VoiceProfile:
     return engine.profile(library.folder(voice.id))
 
 
 async def ready_profile(
-    store: Store, library: VoiceLibrary, engine: Engine, voice: Voice
+    store: Store, library: VoiceLibrary, engine: VoiceEngine, voice: Voice
 ) -> VoiceProfile:
     """The voice's profile for the configured model, or the error that says why it has
     none: :class:`VoiceBeingPreparedError`, :class:`VoiceNotPreparedError`, or (nothing
@@ -97,7 +97,7 @@ async def _not_ready(
 
 
 async def preparation_notes(
-    store: Store, library: VoiceLibrary, engine: Engine, voices: Sequence[Voice]
+    store: Store, library: VoiceLibrary, engine: VoiceEngine, voices: Sequence[Voice]
 ) -> dict[str, str]:
     """For the voices that cannot speak with the configured model yet, by id: what to show
     beside them (``being prepared for the new model (n of m)``, or ``could not be …``).

@@ -24,12 +24,12 @@ from bot.store.voices import VoiceRepository
 from bot.voices.files import VoiceLibrary
 from engine.api import (
     DeviceUnavailableError,
-    Engine,
     EngineBusyError,
     JobCancelledError,
     ModelNotDownloadedError,
     ParrotError,
     PreparedSample,
+    VoiceEngine,
     VoiceProfile,
     load_prepared_sample,
 )
@@ -92,7 +92,7 @@ OnOutcome = Callable[[RebuildOutcome], None]
 class VoiceRebuilder:
     """Finds the voices the configured model has no conditionals for and rebuilds them."""
 
-    def __init__(self, store: Store, library: VoiceLibrary, engine: Engine, who: Who) -> None:
+    def __init__(self, store: Store, library: VoiceLibrary, engine: VoiceEngine, who: Who) -> None:
         self._store = store
         self._library = library
         self._engine = engine

@@ -1,0 +1,351 @@
+"""Runs training jobs (rows of kind ``training``): one at a time, on the engine, resumable.
+
+Like :class:`bot.exts.covers.runner.CoverRunner` and with the same rules: the runner knows
+nothing of Discord (a :class:`TrainingReporter` tells people); every job ends ``done``,
+``failed`` or ``cancelled``, except at shutdown, when the row stays ``running`` and
+:meth:`TrainingRunner.recover` resumes it at the next start (the engine continues from the
+run's last checkpoint in its work folder). A finished model becomes the voice's singing
+model at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.errors import UserFacingError, describe_failure
+from bot.exts.covers.queue import CoverQueue
+from bot.exts.covers.singing_models import attach_singing_model
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.audit import AuditAction, AuditRepository, Who
+from bot.store.jobs import Job
+from bot.store.models import JobState, Voice, VoiceStatus
+from bot.store.training import TrainingRepository
+from bot.training.data import (
+    output_dir,
+    remove_run_folders,
+    sweep_run_folders,
+    training_sources,
+    work_dir,
+)
+from bot.voices.files import VoiceLibrary
+from engine.api import RvcModelInfo, TrainingParams, VoiceEngine
+
+log = logging.getLogger(__name__)
+
+KIND = "training"
+"""The ``kind`` of a training's job row."""
+VOICE_DELETED = "Its voice was deleted, so this training was stopped."
+GONE_AFTER_RESTART = "The voice of this training was deleted or retired while Parrot restarted."
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingUpdate:
+    """Where a job stands, as people see it."""
+
+    position: int | None
+    """0 while running, 1.. while waiting for its turn."""
+    stage: str | None
+    """The engine's stage (``"preparing"``, ``"training"``…); None while waiting."""
+    epoch: int = 0
+    epochs: int = 0
+    loss: float | None = None
+    seconds_left: float | None = None
+    fraction: float = 0.0
+
+    def detail(self) -> dict[str, Any]:
+        """What the job row keeps of it (for ``parrot voices training-status``)."""
+        return {
+            "epoch": self.epoch,
+            "epochs": self.epochs,
+            "loss": self.loss,
+            "seconds_left": self.seconds_left,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingOutcome:
+    voice: Voice
+    """The voice as it is now, singing with the new model."""
+    epochs: int
+    seconds_of_audio: float
+    model: RvcModelInfo
+
+
+class TrainingReporter(Protocol):
+    async def progress(self, job: Job, update: TrainingUpdate) -> None: ...
+
+    async def finished(self, job: Job, outcome: TrainingOutcome) -> None: ...
+
+    async def failed(self, job: Job, message: str) -> None: ...
+
+    async def cancelled(self, job: Job) -> None: ...
+
+
+ReporterFactory = Callable[[Job], TrainingReporter]
+
+
+def requester(job: Job) -> Who:
+    return Who.member(job.user_id) if job.user_id is not None else Who.cli()
+
+
+class TrainingRunner:
+    """One per bot (owned by the training cog) or per ``parrot voices train`` run."""
+
+    def __init__(
+        self,
+        store: Store,
+        library: VoiceLibrary,
+        engine: VoiceEngine,
+        settings: Settings,
+        *,
+        progress_interval: float = 3.0,
+    ) -> None:
+        self.store = store
+        self.library = library
+        self.engine = engine
+        self.settings = settings
+        self.progress_interval = progress_interval
+        self.queue = CoverQueue(concurrent=1, max_waiting=settings.max_training_jobs)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._voices: dict[str, str | None] = {}
+        self._stopped_by_people: dict[str, str | None] = {}
+        """Jobs a person (or a deletion, with its reason) stopped: they end ``cancelled``."""
+        self._ending: set[str] = set()
+        self._closed = False
+
+    def params_for(
+        self, epochs: int, *, batch_size: int | None = None, allow_cpu: bool = False
+    ) -> TrainingParams:
+        """A run's parameters from the settings; the CLI may allow the CPU for its run."""
+        return TrainingParams(
+            epochs=epochs,
+            batch_size=self.settings.training_batch_size if batch_size is None else batch_size,
+            allow_cpu=self.settings.allow_cpu_training or allow_cpu,
+            min_speech_seconds=self.settings.min_training_seconds,
+        )
+
+    def params(self, job: Job) -> TrainingParams:
+        return self.params_for(
+            int(job.params["epochs"]),
+            batch_size=job.params.get("batch_size"),
+            allow_cpu=bool(job.params.get("allow_cpu")),
+        )
+
+    # submitting and cancelling ------------------------------------------------------------
+    def submit(self, job: Job, reporter: TrainingReporter) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._run(job, reporter), name=f"training {job.id}")
+        self._tasks[job.id] = task
+        self._voices[job.id] = job.voice_id
+        task.add_done_callback(lambda _: self._forget(job.id))
+        return task
+
+    def _forget(self, job_id: str) -> None:
+        self._tasks.pop(job_id, None)
+        self._voices.pop(job_id, None)
+        self._ending.discard(job_id)
+        self._stopped_by_people.pop(job_id, None)
+
+    def running(self, job_id: str) -> bool:
+        return job_id in self._tasks
+
+    async def cancel(self, job_id: str, *, reason: str | None = None) -> bool:
+        """Stop a job (waiting or training); False when it is not in this process. Its
+        checkpoints go with it: a new ``/voice train`` starts afresh."""
+        task = self._stop(job_id, reason)
+        if task is None:
+            return False
+        await asyncio.gather(task, return_exceptions=True)
+        return True
+
+    def _stop(self, job_id: str, reason: str | None) -> asyncio.Task[None] | None:
+        task = self._tasks.get(job_id)
+        if task is not None and job_id not in self._ending:
+            self._stopped_by_people[job_id] = reason
+            task.cancel()
+        return task
+
+    async def cancel_voice(self, voice_id: str) -> int:
+        """Stop every training of a voice being deleted (registered with the library)."""
+        jobs = [job_id for job_id, voice in self._voices.items() if voice == voice_id]
+        tasks = [task for job_id in jobs if (task := self._stop(job_id, VOICE_DELETED))]
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return len(jobs)
+
+    async def close(self) -> None:
+        """Stop every job without ending it: the rows stay unfinished for :meth:`recover`."""
+        self._closed = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # after a restart ------------------------------------------------------------------------
+    async def recover(self, reporter_for: ReporterFactory) -> tuple[int, int]:
+        """Resume each unfinished Discord training whose voice is still ready (from its
+        checkpoint); fail the others with a reason. Trainings started from the CLI (no
+        channel) are left to ``parrot voices train``, which resumes them. Then remove run
+        folders no unfinished job needs. Returns (resumed, failed)."""
+        resumed = failed = 0
+        for job in await self.store.jobs.unfinished(KIND):
+            if self._closed:
+                return resumed, failed
+            if job.channel_id is None or job.id in self._tasks:
+                continue
+            reporter = reporter_for(job)
+            voice = await self.store.voices.get(job.voice_id) if job.voice_id else None
+            if voice is not None and voice.status is VoiceStatus.READY:
+                self.submit(job, reporter)
+                resumed += 1
+                continue
+            await self.store.jobs.finish(job.id, JobState.FAILED, error=GONE_AFTER_RESTART)
+            await _quietly(reporter.failed(job, GONE_AFTER_RESTART))
+            failed += 1
+        keep = {job.id for job in await self.store.jobs.unfinished(KIND)}
+        await asyncio.to_thread(sweep_run_folders, self.library, keep)
+        return resumed, failed
+
+    # one job --------------------------------------------------------------------------------
+    async def _run(self, job: Job, reporter: TrainingReporter) -> None:
+        state = _State()
+        ticker = asyncio.create_task(self._tick(job, reporter, state))
+        try:
+            async with self.queue.turn(job.id):
+                state.started = True
+                outcome = await self._train(job, state)
+            self._ending.add(job.id)
+            ticker.cancel()
+            await _quietly(reporter.finished(job, outcome))
+        except asyncio.CancelledError:
+            self._ending.add(job.id)
+            ticker.cancel()
+            if job.id not in self._stopped_by_people:
+                raise  # shutting down: recover() resumes it from its checkpoint
+            reason = self._stopped_by_people.pop(job.id)
+            await self.store.jobs.finish(job.id, JobState.CANCELLED, error=reason)
+            await self._clean(job)
+            if reason is None:
+                await _quietly(reporter.cancelled(job))
+            else:
+                await _quietly(reporter.failed(job, reason))
+        except Exception as error:
+            self._ending.add(job.id)
+            ticker.cancel()
+            message = describe_failure(error)
+            if message is None:
+                incident = secrets.token_hex(3)
+                log.error("training %s failed (incident %s)", job.id, incident, exc_info=error)
+                message = (
+                    f"The training failed on my side (incident `{incident}`); "
+                    "the bot owner can find the details in the logs."
+                )
+            await self.store.jobs.finish(job.id, JobState.FAILED, error=message)
+            await self._clean(job)
+            await _quietly(reporter.failed(job, message))
+        finally:
+            ticker.cancel()
+
+    async def _train(self, job: Job, state: _State) -> TrainingOutcome:
+        voice = await self.store.voices.get(job.voice_id) if job.voice_id else None
+        if voice is None or voice.status is not VoiceStatus.READY:
+            raise UserFacingError("The voice of this training was deleted before its turn came.")
+        sources = await training_sources(self.store, self.library, voice)
+        trained = await self.engine.train(
+            sources.paths,
+            work_dir(self.library, voice.id, job.id),
+            output_dir(self.library, voice.id, job.id),
+            self.params(job),
+            name=voice.name,
+            progress=state.on_progress,
+        )
+        self._ending.add(job.id)  # the model exists: a cancel now waits for it to be kept
+        who = requester(job)
+        info = await attach_singing_model(
+            self.store,
+            self.library,
+            self.engine,
+            voice,
+            trained.model,
+            trained.index,
+            who=who,
+            guild_id=job.guild_id,
+        )
+        current = await self.store.voices.get(voice.id)
+        assert current is not None and current.rvc_model is not None
+        async with self.store.db.atomic() as transaction:
+            await TrainingRepository(transaction).set_trained_model(
+                voice.id,
+                rvc_model=current.rvc_model,
+                epochs=trained.epochs,
+                seconds_of_audio=trained.seconds_of_audio,
+                job_id=job.id,
+            )
+            await AuditRepository(transaction).record(
+                AuditAction.TRAIN,
+                who,
+                voice=voice,
+                guild_id=job.guild_id,
+                detail={"epochs": trained.epochs, "seconds": round(trained.seconds_of_audio, 1)},
+            )
+        await self.store.jobs.finish(job.id, JobState.DONE)
+        await self._clean(job)
+        return TrainingOutcome(current, trained.epochs, trained.seconds_of_audio, info)
+
+    async def _clean(self, job: Job) -> None:
+        if job.voice_id is not None:
+            await asyncio.to_thread(remove_run_folders, self.library, job.voice_id, job.id)
+
+    async def _tick(self, job: Job, reporter: TrainingReporter, state: _State) -> None:
+        """Tell people (and the row) where the job stands, at most every interval."""
+        shown: TrainingUpdate | None = None
+        while True:
+            update = state.update(self.queue.position(job.id), int(job.params["epochs"]))
+            if update != shown:
+                shown = update
+                if update.stage is not None:
+                    await self.store.jobs.advance(
+                        job.id, update.stage, update.fraction, update.detail()
+                    )
+                await _quietly(reporter.progress(job, update))
+            await asyncio.sleep(self.progress_interval)
+
+
+@dataclass(slots=True)
+class _State:
+    started: bool = False
+    latest: Any = None
+    """The engine's last ``TrainingProgress``."""
+
+    def on_progress(self, progress: Any) -> None:
+        self.latest = progress
+
+    def update(self, position: int | None, epochs: int) -> TrainingUpdate:
+        if not self.started:
+            return TrainingUpdate(position, None, epochs=epochs)
+        latest = self.latest
+        if latest is None:
+            return TrainingUpdate(0, "preparing", epochs=epochs)
+        return TrainingUpdate(
+            0,
+            latest.stage,
+            epoch=latest.epoch,
+            epochs=latest.epochs,
+            loss=None if latest.loss is None else round(latest.loss, 3),
+            seconds_left=None if latest.seconds_left is None else round(latest.seconds_left),
+            fraction=round(latest.fraction, 3),
+        )
+
+
+async def _quietly(call: Any) -> None:
+    """Telling people must never decide a job's fate: log and go on."""
+    try:
+        await call
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.warning("could not report on a training job", exc_info=True)

@@ -1,0 +1,65 @@
+"""What the bot and the replicas send each other: plain, picklable values.
+
+Files travel as :class:`Blob` references (a content hash); the bytes go once through the
+cluster's registry (:mod:`engine.remote.registry`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.config import SingingMethod
+from engine.convert.params import ConversionParams
+from engine.cover.params import CoverParams
+from engine.cover.result import CoverResult
+from engine.singing.singer import SingingParams
+from engine.training.progress import TrainedModel
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    digest: str
+    suffix: str = ""
+    """Kept on the replica's copy, for readers that look at a file's extension."""
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceBlobs:
+    """A voice as a replica needs it: its conditionals, and its reference when it has one."""
+
+    conditionals: Blob
+    reference: Blob | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CoverRequest:
+    song: Blob
+    voice: VoiceBlobs | None
+    singing_model: tuple[Blob, Blob | None] | None
+    method: SingingMethod
+    params: CoverParams | None
+    conversion: ConversionParams | None
+    singing: SingingParams | None
+
+
+@dataclass(frozen=True, slots=True)
+class CoverProgress:
+    stage: str
+    fraction: float
+
+
+@dataclass(frozen=True, slots=True)
+class CoverDone:
+    """The finished cover: its metadata (``result.path`` is on the replica) and its bytes."""
+
+    result: CoverResult
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingDone:
+    """The trained model: its metadata (paths on the replica) and its two files' bytes."""
+
+    result: TrainedModel
+    model: bytes
+    index: bytes
