@@ -129,7 +129,10 @@ async def test_a_100_mb_upload_is_streamed_to_disk(
     growth_mb = (_resident_kb("VmHWM") - before) / 1024
     print(f"peak resident growth while downloading 100 MB: {growth_mb:.1f} MB")
     assert path.stat().st_size == 100 * MB and path.suffix == ".mp3"
-    assert growth_mb < 30  # Attachment.read() grew it by about 200 MB
+    # Attachment.read() grows it by about 200 MB; streamed it grew 2 MB in a lone process and
+    # up to 63 MB in an xdist worker (the allocator's per-thread arenas): the bound tells the two
+    # ways apart without depending on the allocator.
+    assert growth_mb < 120
     assert [p.name for p in path.parent.iterdir()] == [path.name]
 
 
