@@ -6,8 +6,10 @@ for bugs."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+from collections.abc import Awaitable
 
 import discord
 from discord import app_commands
@@ -37,6 +39,30 @@ def describe_failure(error: BaseException) -> str | None:
     its own wording; there is no list of error classes to keep in step here.
     """
     return error.for_member() if isinstance(error, ParrotError) else None
+
+
+def job_failure_text(what: str, job_id: str, error: BaseException) -> str:
+    """What a failed job's requester reads: the error's own words, or for a bug an incident id
+    (the traceback goes to the log under it)."""
+    message = describe_failure(error)
+    if message is None:
+        incident = secrets.token_hex(3)
+        log.error("%s %s failed (incident %s)", what, job_id, incident, exc_info=error)
+        message = (
+            f"The {what} failed on my side (incident `{incident}`); "
+            "the bot owner can find the details in the logs."
+        )
+    return message
+
+
+async def report_quietly(call: Awaitable[object], what: str) -> None:
+    """Telling people about a job must never decide its fate: log and go on."""
+    try:
+        await call
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.warning("could not report on a %s job", what, exc_info=True)
 
 
 OUTDATED_COMMAND = (

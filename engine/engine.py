@@ -30,12 +30,11 @@ from engine.enrolment import SampleLimits, prepare_sample
 from engine.executor import GpuExecutor, Priority
 from engine.separate.cache import prune_cache
 from engine.singing.singer import SingingParams
-from engine.speech import SpeechChunk, SpeechWorker, speech_pieces
+from engine.speech import SpeechChunk, SpeechWorker, pieces_to_speak, speech_pieces
 from engine.speech.scheduler import SpeechScheduler
 from engine.training.params import TrainingParams
 from engine.training.progress import TrainedModel, TrainingProgress
 from engine.tts.backend import BatchedSpeechBackend, TTSBackend, VoiceConversionBackend
-from engine.tts.errors import NothingToSayError, VoiceNotEnrolledError
 from engine.tts.params import SpeechParams
 from engine.tts.profile import PreparedSample, VoiceProfile
 from engine.tts.registry import BackendFactory, Capability, RegisteredTTSModel, tts_model
@@ -193,13 +192,7 @@ class Engine:
     ) -> AsyncGenerator[SpeechChunk, None]:
         """Yield one chunk of audio per sentence group, generating ahead of the consumer."""
         params = params or SpeechParams()
-        if not profile.exists:
-            raise VoiceNotEnrolledError(
-                f"voice at {profile.folder} is not enrolled for {profile.backend}"
-            )
-        pieces = speech_pieces(text)
-        if not pieces:
-            raise NothingToSayError("there is nothing to say in that text")
+        pieces = pieces_to_speak(profile, text)
         speech = await self._speech_worker()
         scheduler = self._scheduler
         stream = (

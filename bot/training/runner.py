@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.errors import UserFacingError, describe_failure
+from bot.errors import UserFacingError, job_failure_text, report_quietly
 from bot.exts.covers.queue import CoverQueue
 from bot.exts.covers.singing_models import attach_singing_model
 from bot.settings import Settings
@@ -204,7 +203,7 @@ class TrainingRunner:
                 resumed += 1
                 continue
             await self.store.jobs.finish(job.id, JobState.FAILED, error=GONE_AFTER_RESTART)
-            await _quietly(reporter.failed(job, GONE_AFTER_RESTART))
+            await report_quietly(reporter.failed(job, GONE_AFTER_RESTART), "training")
             failed += 1
         keep = {job.id for job in await self.store.jobs.unfinished(KIND)}
         await asyncio.to_thread(sweep_run_folders, self.library, keep)
@@ -220,7 +219,7 @@ class TrainingRunner:
                 outcome = await self._train(job, state)
             self._ending.add(job.id)
             ticker.cancel()
-            await _quietly(reporter.finished(job, outcome))
+            await report_quietly(reporter.finished(job, outcome), "training")
         except asyncio.CancelledError:
             self._ending.add(job.id)
             ticker.cancel()
@@ -230,23 +229,16 @@ class TrainingRunner:
             await self.store.jobs.finish(job.id, JobState.CANCELLED, error=reason)
             await self._clean(job)
             if reason is None:
-                await _quietly(reporter.cancelled(job))
+                await report_quietly(reporter.cancelled(job), "training")
             else:
-                await _quietly(reporter.failed(job, reason))
+                await report_quietly(reporter.failed(job, reason), "training")
         except Exception as error:
             self._ending.add(job.id)
             ticker.cancel()
-            message = describe_failure(error)
-            if message is None:
-                incident = secrets.token_hex(3)
-                log.error("training %s failed (incident %s)", job.id, incident, exc_info=error)
-                message = (
-                    f"The training failed on my side (incident `{incident}`); "
-                    "the bot owner can find the details in the logs."
-                )
+            message = job_failure_text("training", job.id, error)
             await self.store.jobs.finish(job.id, JobState.FAILED, error=message)
             await self._clean(job)
-            await _quietly(reporter.failed(job, message))
+            await report_quietly(reporter.failed(job, message), "training")
         finally:
             ticker.cancel()
 
@@ -311,7 +303,7 @@ class TrainingRunner:
                     await self.store.jobs.advance(
                         job.id, update.stage, update.fraction, update.detail()
                     )
-                await _quietly(reporter.progress(job, update))
+                await report_quietly(reporter.progress(job, update), "training")
             await asyncio.sleep(self.progress_interval)
 
 
@@ -339,13 +331,3 @@ class _State:
             seconds_left=None if latest.seconds_left is None else round(latest.seconds_left),
             fraction=round(latest.fraction, 3),
         )
-
-
-async def _quietly(call: Any) -> None:
-    """Telling people must never decide a job's fate: log and go on."""
-    try:
-        await call
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.warning("could not report on a training job", exc_info=True)

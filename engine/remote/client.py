@@ -36,10 +36,9 @@ from engine.remote.placement import LOCAL, RayPlacement
 from engine.remote.publish import Publisher
 from engine.remote.registry import registry
 from engine.singing.singer import SingingParams
-from engine.speech import SpeechChunk, speech_pieces
+from engine.speech import SpeechChunk, pieces_to_speak
 from engine.training.params import TrainingParams
 from engine.training.progress import TrainedModel, TrainingProgress
-from engine.tts.errors import NothingToSayError, VoiceNotEnrolledError
 from engine.tts.params import SpeechParams
 from engine.tts.profile import PreparedSample, VoiceProfile
 from engine.tts.registry import RegisteredTTSModel
@@ -161,12 +160,7 @@ class RayEngine:
     ) -> AsyncGenerator[SpeechChunk, None]:
         """Chunks streamed from the replica holding the voice (or any, which then fetches
         it once). A replica lost mid-way ends the stream with :class:`WorkerLostError`."""
-        if not profile.exists:
-            raise VoiceNotEnrolledError(
-                f"voice at {profile.folder} is not enrolled for {profile.backend}"
-            )
-        if not speech_pieces(text):
-            raise NothingToSayError("there is nothing to say in that text")
+        pieces_to_speak(profile, text)
         handle = await self._deployment()
         for attempt in range(2):
             blob = await self._publish(profile.conditionals)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.text import split_for_speech
+from engine.tts.errors import NothingToSayError, VoiceNotEnrolledError
+from engine.tts.profile import VoiceProfile
 
 CHUNK_MAX_CHARS = 300
 FIRST_CHUNK_MAX_CHARS = 160
@@ -52,3 +54,15 @@ async def next_chunk(queue: ChunkQueue) -> SpeechChunk | None:
     if isinstance(item, BaseException):
         raise item
     return item
+
+
+def pieces_to_speak(profile: VoiceProfile, text: str) -> list[str]:
+    """The text's pieces, once the checks every engine makes before speaking have passed."""
+    if not profile.exists:
+        raise VoiceNotEnrolledError(
+            f"voice at {profile.folder} is not enrolled for {profile.backend}"
+        )
+    pieces = speech_pieces(text)
+    if not pieces:
+        raise NothingToSayError("there is nothing to say in that text")
+    return pieces

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.errors import UserFacingError, describe_failure
+from bot.errors import UserFacingError, job_failure_text, report_quietly
 from bot.exts.covers.queue import CoverQueue
 from bot.exts.covers.request import KIND, requested_conversion, requested_cover, requested_method
 from bot.exts.covers.singing_models import singing_model_paths
@@ -177,7 +176,7 @@ class CoverRunner:
                 continue
             await self.store.jobs.finish(job.id, JobState.FAILED, error=problem)
             await self._remove_song(job)
-            await _quietly(reporter.failed(job, problem))
+            await report_quietly(reporter.failed(job, problem), "cover")
             failed += 1
         await asyncio.to_thread(self._sweep_songs, await self._needed_songs())
         await self.prune_cache()
@@ -220,7 +219,7 @@ class CoverRunner:
             ticker.cancel()
             await self._record(job, result)
             await self._remove_song(job)
-            await _quietly(reporter.finished(job, result))
+            await report_quietly(reporter.finished(job, result), "cover")
             await self.prune_cache()
         except asyncio.CancelledError:
             self._ending.add(job.id)
@@ -233,23 +232,16 @@ class CoverRunner:
             await self.store.jobs.finish(job.id, JobState.CANCELLED, error=reason)
             await self._remove_song(job)
             if reason is None:
-                await _quietly(reporter.cancelled(job))
+                await report_quietly(reporter.cancelled(job), "cover")
             else:  # not their doing: say what happened, where they follow the job
-                await _quietly(reporter.failed(job, reason))
+                await report_quietly(reporter.failed(job, reason), "cover")
         except Exception as error:
             self._ending.add(job.id)
             ticker.cancel()
-            message = describe_failure(error)
-            if message is None:
-                incident = secrets.token_hex(3)
-                log.error("cover %s failed (incident %s)", job.id, incident, exc_info=error)
-                message = (
-                    f"The cover failed on my side (incident `{incident}`); "
-                    "the bot owner can find the details in the logs."
-                )
+            message = job_failure_text("cover", job.id, error)
             await self.store.jobs.finish(job.id, JobState.FAILED, error=message)
             await self._remove_song(job)
-            await _quietly(reporter.failed(job, message))
+            await report_quietly(reporter.failed(job, message), "cover")
         finally:
             ticker.cancel()
             if ending:  # each ending above removes it first; this covers one that raised early
@@ -302,7 +294,7 @@ class CoverRunner:
                 shown = update
                 if update.stage is not None:
                     await self.store.jobs.advance(job.id, update.stage, update.fraction)
-                await _quietly(reporter.progress(job, update))
+                await report_quietly(reporter.progress(job, update), "cover")
             await asyncio.sleep(self.progress_interval)
 
 
@@ -314,13 +306,3 @@ class _State:
 
     def on_progress(self, stage: str, fraction: float) -> None:
         self.stage, self.fraction = stage, fraction
-
-
-async def _quietly(call: Any) -> None:
-    """Telling people must never decide a job's fate: log and go on."""
-    try:
-        await call
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.warning("could not report on a cover job", exc_info=True)
