@@ -1,7 +1,8 @@
 """``PARROT_ENGINE=ray`` end to end: the real bot on the fake Discord, its engine on Ray Serve
 replicas of a local 2-CPU cluster running the random checkpoints. Enrolment, a streamed
-/say, a cover posted back; a replica killed mid-utterance ends that utterance with a
-message and the next one plays; a replica killed mid-cover costs a retry, not the cover.
+/say, a cover posted back, a training whose model comes back; a replica killed mid-utterance
+ends that utterance with a message and the next one plays; a replica killed mid-cover costs a
+retry, not the cover.
 
 One cluster for the module; the tests run in order and share its replica.
 """
@@ -25,7 +26,15 @@ from bot.client import ParrotBot
 from bot.health import Level, check_ray
 from bot.settings import Settings
 from bot.store.models import Voice
-from engine.api import EngineConfig, EngineKind, WorkerLostError, describe_workers
+from engine.api import (
+    EngineConfig,
+    EngineKind,
+    RvcVersion,
+    TrainingParams,
+    TrainingProgress,
+    WorkerLostError,
+    describe_workers,
+)
 from tests.bot.test_cover_e2e import COVER_WAIT_S, cover, enrol
 from tests.bot.test_speech_e2e import in_voice, say
 from tests.conftest import TEST_TOKEN, started_bot
@@ -38,13 +47,13 @@ LOST_SENTENCE = WorkerLostError("x").for_member()
 
 @pytest.fixture(scope="module")
 def ray_cluster(
-    cover_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    training_models_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[set[str]]:
     """The cluster, and the names of the replicas the tests killed."""
     config = EngineConfig(
         data_dir=tmp_path_factory.mktemp("unused"),  # each replica has its own
         device="cpu",
-        models_dir=cover_models_dir,
+        models_dir=training_models_dir,  # what covers need, and tiny pretrained RVC weights
         torch_threads=1,
     )
     with local_cluster(config):
@@ -52,14 +61,14 @@ def ray_cluster(
 
 
 @pytest.fixture
-def ray_settings(tmp_path: Path, cover_models_dir: Path, ray_cluster: set[str]) -> Settings:
+def ray_settings(tmp_path: Path, training_models_dir: Path, ray_cluster: set[str]) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         discord_token=TEST_TOKEN,
         device="cpu",
         engine=EngineKind.RAY,
         ray_address="local",
-        models_dir=cover_models_dir,
+        models_dir=training_models_dir,
         torch_threads=1,
         min_sample_seconds=1.0,
         speech_decoder_steps=2,
@@ -181,3 +190,25 @@ async def test_a_cover_survives_its_replica_dying_once(
     assert name.endswith(".ogg") and len(data) > 1000
     assert "✅ Done" in log.edits[-1]["content"]
     assert await ray_bot.store.jobs.unfinished() == []
+
+
+async def test_a_training_runs_on_a_replica_and_its_model_comes_back(
+    ray_bot: ParrotBot, speech_clips: dict[str, Path], tmp_path: Path
+) -> None:
+    reports: list[TrainingProgress] = []
+    params = TrainingParams(epochs=1, batch_size=2, allow_cpu=True, min_speech_seconds=2.0)
+    trained = await ray_bot.engine.train(
+        [speech_clips["wav"]],
+        tmp_path / "work",
+        tmp_path / "out",
+        params,
+        name="trained",
+        progress=reports.append,
+    )
+
+    assert trained.model == tmp_path / "out" / "trained.pth" and trained.index.is_file()
+    assert trained.epochs == 1 and trained.seconds_of_audio > 2.0
+    info = await ray_bot.engine.describe_singing_model(trained.model, trained.index)
+    assert (info.version, info.sample_rate, info.has_f0) == (RvcVersion.V2, 40_000, True)
+    assert reports and {report.stage for report in reports} >= {"training"}
+    assert reports[-1].fraction >= reports[0].fraction
