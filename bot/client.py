@@ -19,6 +19,7 @@ from bot.exts.covers.runner import CoverRunner
 from bot.runtime import build_engine
 from bot.settings import Settings
 from bot.store import Store
+from bot.training.runner import TrainingRunner
 from bot.voice.players import PlayerRegistry
 from bot.voices.files import VoiceLibrary
 from engine.api import VoiceEngine
@@ -73,6 +74,7 @@ class ParrotBot(commands.Bot):
         self._store: Store | None = None
         self._library: VoiceLibrary | None = None
         self._cover_runner: CoverRunner | None = None
+        self._training_runner: TrainingRunner | None = None
         self.players = PlayerRegistry(self.engine, max_queue=settings.max_queue_per_guild)
 
     @property
@@ -94,13 +96,25 @@ class ParrotBot(commands.Bot):
             raise RuntimeError("the cover runner is created in setup_hook; it is not ready yet")
         return self._cover_runner
 
+    @property
+    def training_runner(self) -> TrainingRunner:
+        """Training jobs of the whole bot: ``/voice train`` submits, deletions cancel."""
+        if self._training_runner is None:
+            raise RuntimeError("the training runner is created in setup_hook; it is not ready yet")
+        return self._training_runner
+
     async def setup_hook(self) -> None:
         self._store = await Store.open(self.settings.database_path)
         self._library = VoiceLibrary(self._store, self.settings.data_dir)
         await self._library.sweep()
         self._cover_runner = CoverRunner(self._store, self._library, self.engine, self.settings)
-        # Deleting a voice (any command, any way) stops its covers before its files go.
+        self._training_runner = TrainingRunner(
+            self._store, self._library, self.engine, self.settings
+        )
+        # Deleting a voice (any command, any way) stops its covers and its training before
+        # its files go.
         self._library.on_removal(self._cover_runner.cancel_voice)
+        self._library.on_removal(self._training_runner.cancel_voice)
         extensions = discover_extensions()
         for extension in extensions:
             await self.load_extension(extension)
@@ -110,8 +124,9 @@ class ParrotBot(commands.Bot):
         log.info("logged in as %s in %d server(s)", self.user, len(self.guilds))
 
     async def close(self) -> None:
-        """Stop playback and covers, log out, release the engine, close the database: in
-        that order. Covers stopped here stay unfinished and resume at the next start."""
+        """Stop playback and covers, log out, stop trainings, release the engine, close the
+        database: in that order. Covers and trainings stopped here stay unfinished and resume
+        at the next start."""
         await self.players.close()
         for voice_client in list(self.voice_clients):
             try:
@@ -120,7 +135,9 @@ class ParrotBot(commands.Bot):
                 log.exception("could not disconnect a voice client")
         if self._cover_runner is not None:
             await self._cover_runner.close()
-        await super().close()
+        await super().close()  # unloads the cogs: the training cog stops its recovery first
+        if self._training_runner is not None:
+            await self._training_runner.close()
         await self.engine.shutdown()
         if self._store is not None:
             await self._store.close()

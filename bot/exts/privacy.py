@@ -109,12 +109,11 @@ class PrivacyCog(commands.Cog):
     async def _cancel_jobs(self, user_id: int) -> None:
         """Stop covers and trainings of the member, or of their voices, before their rows
         go (a training's checkpoints are in the voice's folder, deleted next)."""
-        training = getattr(self.bot.get_cog("TrainingCog"), "runner", None)
         voices = {voice.id for voice in await self.bot.store.voices.list(owner_id=user_id)}
         for job in await self.bot.store.jobs.unfinished():
             if job.user_id == user_id or job.voice_id in voices:
-                if job.kind == TRAINING_KIND and training is not None:
-                    await training.cancel(job.id)
+                if job.kind == TRAINING_KIND:
+                    await self.bot.training_runner.cancel(job.id)
                 else:
                     await self.bot.cover_runner.cancel(job.id)
 

@@ -1,5 +1,5 @@
-"""The training cog: holds the bot's :class:`TrainingRunner`, resumes trainings a restart
-interrupted, and handles their Cancel buttons. ``/voice train`` itself is a ``/voice``
+"""The training cog: resumes trainings a restart interrupted (on the bot's
+:class:`TrainingRunner`) and handles their Cancel buttons. ``/voice train`` itself is a ``/voice``
 command (:mod:`bot.exts.voices.training`)."""
 
 from __future__ import annotations
@@ -23,20 +23,20 @@ log = logging.getLogger(__name__)
 
 
 class TrainingCog(commands.Cog):
-    """Unloading it (the bot closing) stops the trainings without ending them: their rows
-    stay unfinished, and the next start resumes them from their checkpoints."""
+    """The runner belongs to the bot (built in ``setup_hook``, closed with it: unfinished
+    rows are resumed from their checkpoints at the next start); the cog resumes them and
+    answers the Cancel buttons."""
 
     def __init__(self, parrot_bot: ParrotBot) -> None:
         self.bot = parrot_bot
-        self.runner = TrainingRunner(
-            parrot_bot.store, parrot_bot.library, parrot_bot.engine, parrot_bot.settings
-        )
         self._recovery: asyncio.Task[None] | None = None
+
+    @property
+    def runner(self) -> TrainingRunner:
+        return self.bot.training_runner
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(CancelTrainingButton)
-        # Deleting a voice (any command, any way) stops its training before its files go.
-        self.bot.library.on_removal(self._cancel_voice)
         self._recovery = asyncio.create_task(self._recover())
 
     async def cog_unload(self) -> None:
@@ -44,11 +44,7 @@ class TrainingCog(commands.Cog):
             self._recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recovery
-        await self.runner.close()
         self.bot.remove_dynamic_items(CancelTrainingButton)
-
-    async def _cancel_voice(self, voice_id: str) -> int:
-        return await self.runner.cancel_voice(voice_id)
 
     async def _recover(self) -> None:
         await self.bot.wait_until_ready()

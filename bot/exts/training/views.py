@@ -47,11 +47,7 @@ def cancel_view(job_id: str) -> discord.ui.View:
 
 
 def runner_of(interaction: discord.Interaction) -> TrainingRunner:
-    """The bot's training runner, held by the training cog."""
-    runner = getattr(parrot_of(interaction).get_cog("TrainingCog"), "runner", None)
-    if runner is None:
-        raise RuntimeError("the training cog is not loaded")
-    return runner  # type: ignore[no-any-return]  # looked up by name: see TrainingCog
+    return parrot_of(interaction).training_runner
 
 
 async def cancel_from_button(interaction: discord.Interaction, job_id: str) -> None:
