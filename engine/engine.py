@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from engine.audio import Audio, crossfade_join
+from engine.audio import Audio
 from engine.config import COVER_CACHE_FOLDER, EngineConfig, SingingMethod, SpeechScheduling
 from engine.convert.info import RvcModelInfo
 from engine.convert.params import ConversionParams, PitchMethod
@@ -26,11 +24,17 @@ from engine.cover.method import choose_method
 from engine.cover.params import CoverParams
 from engine.cover.result import CoverResult, StageProgress
 from engine.device import resolve_device
-from engine.enrolment import SampleLimits, prepare_sample
+from engine.enrolment import SampleLimits, enroll_samples, prepare_sample
 from engine.executor import GpuExecutor, Priority
 from engine.separate.cache import prune_cache
 from engine.singing.singer import SingingParams
-from engine.speech import SpeechChunk, SpeechWorker, pieces_to_speak, speech_pieces
+from engine.speech import (
+    SpeechChunk,
+    SpeechWorker,
+    join_speech,
+    pieces_to_speak,
+    speech_pieces,
+)
 from engine.speech.scheduler import SpeechScheduler
 from engine.training.params import TrainingParams
 from engine.training.progress import TrainedModel, TrainingProgress
@@ -180,11 +184,7 @@ class Engine:
         self, folder: Path, sources: Sequence[Path], limits: SampleLimits
     ) -> tuple[VoiceProfile, list[PreparedSample]]:
         """Prepare every sample into ``folder/samples`` and build the voice's profile."""
-        prepared = []
-        for index, source in enumerate(sources):
-            destination = folder / "samples" / f"{index:03d}.wav"
-            prepared.append(await self.prepare_sample(source, destination, limits))
-        return await self.build_profile(folder, prepared), prepared
+        return await enroll_samples(self, folder, sources, limits)
 
     # speech ----------------------------------------------------------------------------------
     async def speak(
@@ -223,19 +223,9 @@ class Engine:
 
         ``on_chunk(chunk, pieces_done)`` is called as each text piece's audio completes.
         """
-        pieces: list[np.ndarray] = []
-        current: list[np.ndarray] = []
-        rate = 0
-        async for chunk in self.speak(profile, text, params):
-            rate = chunk.sample_rate
-            current.append(chunk.samples)
-            if chunk.ends_piece:
-                pieces.append(np.concatenate(current))
-                current = []
-                if on_chunk is not None:
-                    on_chunk(chunk, len(pieces))
-        joined = crossfade_join(pieces, rate, fade_ms=self.CROSSFADE_MS)
-        return Audio(joined, rate)
+        return await join_speech(
+            self.speak(profile, text, params), fade_ms=self.CROSSFADE_MS, on_chunk=on_chunk
+        )
 
     def count_chunks(self, text: str) -> int:
         return len(speech_pieces(text))

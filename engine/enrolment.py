@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from engine.audio import prepare_voice_sample, write_wav
 from engine.audio.sample import prepare_training_audio
-from engine.tts.profile import PreparedSample, file_sha256
+from engine.tts.profile import PreparedSample, VoiceProfile, file_sha256
 from engine.voices import store_prepared_sample
 
 SAMPLE_RATE = 24_000
@@ -61,3 +63,25 @@ def keep_training_copy(source: Path, destination: Path, limits: SampleLimits) ->
     )
     write_wav(audio, destination)
     return TrainingCopy(destination, audio.duration, audio.sample_rate, file_sha256(destination))
+
+
+class _SampleEnroller(Protocol):
+    async def prepare_sample(
+        self, source: Path, destination: Path, limits: SampleLimits
+    ) -> PreparedSample: ...
+
+    async def build_profile(
+        self, folder: Path, samples: Sequence[PreparedSample], *, exaggeration: float = ...
+    ) -> VoiceProfile: ...
+
+
+async def enroll_samples(
+    engine: _SampleEnroller, folder: Path, sources: Sequence[Path], limits: SampleLimits
+) -> tuple[VoiceProfile, list[PreparedSample]]:
+    """Prepare every sample into ``folder/samples`` and build the voice's profile, with any
+    engine (embedded or remote)."""
+    prepared = []
+    for index, source in enumerate(sources):
+        destination = folder / "samples" / f"{index:03d}.wav"
+        prepared.append(await engine.prepare_sample(source, destination, limits))
+    return await engine.build_profile(folder, prepared), prepared

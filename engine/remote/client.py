@@ -15,16 +15,14 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from engine.audio import Audio, crossfade_join
+from engine.audio import Audio
 from engine.config import COVER_CACHE_FOLDER, EngineConfig, SingingMethod, SpeechScheduling
 from engine.convert.info import RvcModelInfo
 from engine.convert.params import ConversionParams, PitchMethod
 from engine.cover.params import CoverParams
 from engine.cover.result import CoverResult, StageProgress
 from engine.engine import MAX_WATERMARK_SECONDS, Engine, EngineStatus
-from engine.enrolment import SampleLimits
+from engine.enrolment import SampleLimits, enroll_samples
 from engine.files import atomic_write_bytes
 from engine.remote import app
 from engine.remote.calls import call, stream
@@ -36,7 +34,7 @@ from engine.remote.placement import LOCAL, RayPlacement
 from engine.remote.publish import Publisher
 from engine.remote.registry import registry
 from engine.singing.singer import SingingParams
-from engine.speech import SpeechChunk, pieces_to_speak
+from engine.speech import SpeechChunk, join_speech, pieces_to_speak
 from engine.training.params import TrainingParams
 from engine.training.progress import TrainedModel, TrainingProgress
 from engine.tts.params import SpeechParams
@@ -148,11 +146,7 @@ class RayEngine:
     async def enroll(
         self, folder: Path, sources: Sequence[Path], limits: SampleLimits
     ) -> tuple[VoiceProfile, list[PreparedSample]]:
-        prepared = []
-        for index, source in enumerate(sources):
-            destination = folder / "samples" / f"{index:03d}.wav"
-            prepared.append(await self.prepare_sample(source, destination, limits))
-        return await self.build_profile(folder, prepared), prepared
+        return await enroll_samples(self, folder, sources, limits)
 
     # speech -----------------------------------------------------------------------------
     async def speak(
@@ -193,18 +187,9 @@ class RayEngine:
         params: SpeechParams | None = None,
         on_chunk: Callable[[SpeechChunk, int], None] | None = None,
     ) -> Audio:
-        pieces: list[np.ndarray] = []
-        current: list[np.ndarray] = []
-        rate = 0
-        async for chunk in self.speak(profile, text, params):
-            rate = chunk.sample_rate
-            current.append(chunk.samples)
-            if chunk.ends_piece:
-                pieces.append(np.concatenate(current))
-                current = []
-                if on_chunk is not None:
-                    on_chunk(chunk, len(pieces))
-        return Audio(crossfade_join(pieces, rate, fade_ms=self.CROSSFADE_MS), rate)
+        return await join_speech(
+            self.speak(profile, text, params), fade_ms=self.CROSSFADE_MS, on_chunk=on_chunk
+        )
 
     async def check_model_available(self) -> None:
         handle = await self._deployment()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from engine.audio import Audio, crossfade_join
 from engine.text import split_for_speech
 from engine.tts.errors import NothingToSayError, VoiceNotEnrolledError
 from engine.tts.profile import VoiceProfile
@@ -66,3 +68,25 @@ def pieces_to_speak(profile: VoiceProfile, text: str) -> list[str]:
     if not pieces:
         raise NothingToSayError("there is nothing to say in that text")
     return pieces
+
+
+async def join_speech(
+    chunks: AsyncIterator[SpeechChunk],
+    *,
+    fade_ms: float,
+    on_chunk: Callable[[SpeechChunk, int], None] | None = None,
+) -> Audio:
+    """A whole speech stream as one clip, text pieces joined with short crossfades;
+    ``on_chunk(chunk, pieces_done)`` is called as each text piece's audio completes."""
+    pieces: list[np.ndarray] = []
+    current: list[np.ndarray] = []
+    rate = 0
+    async for chunk in chunks:
+        rate = chunk.sample_rate
+        current.append(chunk.samples)
+        if chunk.ends_piece:
+            pieces.append(np.concatenate(current))
+            current = []
+            if on_chunk is not None:
+                on_chunk(chunk, len(pieces))
+    return Audio(crossfade_join(pieces, rate, fade_ms=fade_ms), rate)
