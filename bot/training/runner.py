@@ -94,7 +94,8 @@ def requester(job: Job) -> Who:
 
 
 class TrainingRunner:
-    """One per bot (owned by the training cog) or per ``parrot voices train`` run."""
+    """One per bot (built in ``ParrotBot.setup_hook``, closed with it) or per ``parrot voices
+    train`` run."""
 
     def __init__(
         self,
