@@ -148,7 +148,7 @@ def export(
     voice: str = typer.Argument(..., help="Voice name or id."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Zip file to write."),
 ) -> None:
-    """Export a voice (metadata, samples, derived files) to a zip."""
+    """Export a voice (metadata, samples, derived files, training data) to a zip."""
     settings = settings_from(ctx)
     if output is not None:
         guarded(lambda: check_output_file(output, make_folders=True))

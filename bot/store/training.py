@@ -65,11 +65,14 @@ class TrainingRepository:
         duration_s: float,
         sample_rate: int,
         consent: Consent,
+        created_at: str | None = None,
     ) -> None:
+        """``created_at``: now when None (an imported recording keeps its own)."""
         await self._sql.execute(
             "INSERT INTO training_recordings (id, voice_id, path, original_name, sha256,"
-            " duration_s, sample_rate, consent_at, consent_via)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " duration_s, sample_rate, consent_at, consent_via, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " COALESCE(?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
             (
                 recording_id,
                 voice_id,
@@ -80,6 +83,7 @@ class TrainingRepository:
                 sample_rate,
                 consent.at,
                 consent.via,
+                created_at,
             ),
         )
 
@@ -106,14 +110,18 @@ class TrainingRepository:
         epochs: int,
         seconds_of_audio: float,
         job_id: str | None,
+        trained_at: str | None = None,
     ) -> None:
+        """``trained_at``: now when None (an imported record keeps its own)."""
         await self._sql.execute(
-            "INSERT INTO trained_models (voice_id, rvc_model, epochs, seconds_of_audio, job_id)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (voice_id) DO UPDATE SET"
+            "INSERT INTO trained_models"
+            " (voice_id, rvc_model, epochs, seconds_of_audio, job_id, trained_at)"
+            " VALUES (?, ?, ?, ?, ?, COALESCE(?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+            " ON CONFLICT (voice_id) DO UPDATE SET"
             " rvc_model = excluded.rvc_model, epochs = excluded.epochs,"
             " seconds_of_audio = excluded.seconds_of_audio, job_id = excluded.job_id,"
-            " trained_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-            (voice_id, rvc_model, epochs, seconds_of_audio, job_id),
+            " trained_at = excluded.trained_at",
+            (voice_id, rvc_model, epochs, seconds_of_audio, job_id, trained_at),
         )
 
     async def trained_model(self, voice_id: str) -> TrainedModel | None:

@@ -1,41 +1,60 @@
-"""A voice as a zip: export (metadata, samples, derived files) and import as a new voice.
+"""A voice as a zip: export (metadata, samples, derived files, training data) and import
+as a new voice. The format's pieces are in :mod:`.archive_format`; the training part (full-rate
+training copies, training recordings, the trained-model record) in :mod:`.archive_training`.
 
 Consent travels with the voice: the archive holds when and how it was given, for the voice
-and for each sample, and an import records it as it came (``import`` as the path where an
-older archive has only the time).
+and for each sample and recording, and an import records it as it came (``import`` as the
+path where an older archive has only the time).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.store import Store
+from bot.store import Store, UnitOfWork
 from bot.store.audit import AuditAction, Who
-from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource, VoiceStatus
+from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
 from bot.store.voices import new_id
+from bot.voices.archive_format import (
+    EXPORT_FORMAT,
+    EXPORT_VERSION,
+    MANIFEST_NAME,
+    MAX_IMPORT_MEMBER_BYTES,
+    MAX_IMPORT_TOTAL_BYTES,
+    READABLE_VERSIONS,
+    Progress,
+    VoiceArchiveError,
+    consent_of,
+    extract,
+    sha256_file,
+)
+from bot.voices.archive_training import (
+    UnpackedTraining,
+    add_training_rows,
+    check_training,
+    export_training,
+    unpack_training,
+)
 from bot.voices.files import VoiceLibrary
 from bot.voices.names import check_voice_name
-from engine.api import ParrotError, atomic_path, atomic_writer
+from engine.api import atomic_writer
 
-EXPORT_FORMAT = "parrot-voice"
-EXPORT_VERSION = 1
-MANIFEST_NAME = "parrot-voice.json"
-MAX_IMPORT_MEMBER_BYTES = 1024**3
-MAX_IMPORT_TOTAL_BYTES = 2 * 1024**3
+__all__ = [
+    "EXPORT_FORMAT",
+    "EXPORT_VERSION",
+    "MANIFEST_NAME",
+    "MAX_IMPORT_MEMBER_BYTES",
+    "MAX_IMPORT_TOTAL_BYTES",
+    "Progress",
+    "VoiceArchive",
+    "VoiceArchiveError",
+]
+
 _DERIVED_FILES = ("conditionals", "rvc_model", "rvc_index")
-
-Progress = Callable[[int, int], None]
-"""Called with (done, total) as long work advances."""
-
-
-class VoiceArchiveError(ParrotError, ValueError):
-    """An import archive that is not a Parrot voice export, or is damaged."""
 
 
 class VoiceArchive:
@@ -48,7 +67,7 @@ class VoiceArchive:
     async def export(
         self, voice: Voice, destination: Path, progress: Progress | None = None
     ) -> Path:
-        """Write a zip holding the voice's metadata, samples and derived files."""
+        """Write a zip holding the voice's metadata, samples, derived files and training data."""
         samples = await self._store.voices.samples(voice.id)
         manifest: dict[str, Any] = {
             "format": EXPORT_FORMAT,
@@ -90,6 +109,11 @@ class VoiceArchive:
                 arcname = f"{key}{Path(relative).suffix}"
                 members.append((arcname, self._library.path(relative)))
                 manifest["files"][key] = arcname
+        sample_members = {sample.id: f"samples/{sample.id}.wav" for sample in samples}
+        manifest["training"], training_members = await export_training(
+            self._store, self._library, voice, sample_members, manifest["files"].get("rvc_model")
+        )
+        members += training_members
         return await asyncio.to_thread(_write_zip, destination, manifest, members, progress)
 
     async def import_archive(
@@ -101,22 +125,24 @@ class VoiceArchive:
         progress: Progress | None = None,
         who: Who | None = None,
     ) -> Voice:
-        """Create a new voice from an export. Files land first; rows (the voice, its samples
-        and the audit entry, made by ``who``: the CLI when None) only once complete."""
+        """Create a new voice from an export. Files land first; rows (the voice, its samples,
+        its training data and the audit entry, made by ``who``: the CLI when None) only once
+        complete."""
         manifest = await asyncio.to_thread(_read_manifest, archive_path)
         meta = manifest["voice"]
-        consent = _consent(meta, None)
+        consent = consent_of(meta, None)
         voice_name = check_voice_name(name or str(meta.get("name", "")))
         owner = owner_id if owner_id is not None else meta.get("owner_id")
         voice_id = new_id()
         # the enrolment lock: no start-up sweep removes the folder before its rows exist
         async with self._library.enrolment(voice_id) as folder:
             try:
-                samples, files = await asyncio.to_thread(
-                    _unpack, archive_path, manifest, folder, progress
+                samples, files, training = await asyncio.to_thread(
+                    _unpack, archive_path, manifest, self._library, folder, progress
                 )
                 ready = "conditionals" in files
-                async with self._store.unit_of_work() as work:
+                async with self._store.db.atomic() as transaction:
+                    work = UnitOfWork(transaction)
                     await work.voices.create(
                         voice_id=voice_id,
                         name=voice_name,
@@ -140,8 +166,16 @@ class VoiceArchive:
                             sha256=entry["sha256"],
                             duration_s=float(entry["duration_s"]),
                             sample_rate=int(entry["sample_rate"]),
-                            consent=_consent(entry, consent),
+                            consent=consent_of(entry, consent),
                         )
+                    await add_training_rows(
+                        transaction,
+                        self._library,
+                        voice_id,
+                        training,
+                        voice_consent=consent,
+                        rvc_model=self._relative(files.get("rvc_model")),
+                    )
                     voice = await work.voices.get(voice_id)
                     assert voice is not None
                     await work.audit.record(
@@ -157,24 +191,6 @@ class VoiceArchive:
 
     def _relative(self, path: Path | None) -> str | None:
         return None if path is None else self._library.relative(path)
-
-
-def _consent(entry: dict[str, Any], fallback: Consent | None) -> Consent | None:
-    """The consent an archive entry carries; ``fallback`` when it has no time."""
-    at, via = entry.get("consent_at"), entry.get("consent_via")
-    if not isinstance(at, str) or not at:
-        return fallback
-    known = {path.value for path in ConsentPath}
-    # an older archive has no path (or one this Parrot does not know): it came with the archive
-    return Consent(at, ConsentPath(via) if via in known else ConsentPath.IMPORT)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_zip(
@@ -202,34 +218,44 @@ def _write_zip(
 
 
 def _unpack(
-    archive_path: Path, manifest: dict[str, Any], folder: Path, progress: Progress | None
-) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Path]]:
-    """Extract samples (checked against their checksums) and derived files into ``folder``."""
+    archive_path: Path,
+    manifest: dict[str, Any],
+    library: VoiceLibrary,
+    folder: Path,
+    progress: Progress | None,
+) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Path], UnpackedTraining]:
+    """Extract samples (checked against their checksums), derived files and the training
+    part into ``folder``."""
     samples_out: list[tuple[str, dict[str, Any]]] = []
     files_out: dict[str, Path] = {}
     with zipfile.ZipFile(archive_path) as archive:
-        wanted = [entry["file"] for entry in manifest["samples"]]
-        wanted += list(manifest["files"].values())
-        total = sum(archive.getinfo(member).file_size for member in wanted)
+        total = sum(archive.getinfo(member).file_size for member in manifest["_import_members"])
         done = 0
-        for entry in manifest["samples"]:
-            sample_id = new_id()
-            target = folder / "samples" / f"{sample_id}.wav"
-            _extract(archive, entry["file"], target)
-            if _sha256(target) != entry["sha256"]:
-                raise VoiceArchiveError(f"{entry['file']} does not match its checksum")
-            samples_out.append((sample_id, entry))
-            done += archive.getinfo(entry["file"]).file_size
-            if progress:
-                progress(done, total)
-        for key, member in manifest["files"].items():
-            target = folder / f"{key}{Path(member).suffix}"
-            _extract(archive, member, target)
-            files_out[key] = target
+
+        def step(member: str) -> None:
+            nonlocal done
             done += archive.getinfo(member).file_size
             if progress:
                 progress(done, total)
-    return samples_out, files_out
+
+        for entry in manifest["samples"]:
+            sample_id = new_id()
+            target = folder / "samples" / f"{sample_id}.wav"
+            extract(archive, entry["file"], target)
+            if sha256_file(target) != entry["sha256"]:
+                raise VoiceArchiveError(f"{entry['file']} does not match its checksum")
+            samples_out.append((sample_id, entry))
+            step(entry["file"])
+        for key, member in manifest["files"].items():
+            target = folder / f"{key}{Path(member).suffix}"
+            extract(archive, member, target)
+            files_out[key] = target
+            step(member)
+        sample_ids = {entry["file"]: sample_id for sample_id, entry in samples_out}
+        training = unpack_training(
+            archive, manifest, library, folder.name, sample_ids, files_out.get("rvc_model"), step
+        )
+    return samples_out, files_out, training
 
 
 def _read_manifest(archive_path: Path) -> dict[str, Any]:
@@ -247,9 +273,11 @@ def _read_manifest(archive_path: Path) -> dict[str, Any]:
         raise VoiceArchiveError(f"{MANIFEST_NAME} is not valid JSON: {error}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != EXPORT_FORMAT:
         raise VoiceArchiveError("not a Parrot voice export (wrong format marker)")
-    if manifest.get("version") != EXPORT_VERSION:
+    if manifest.get("version") not in READABLE_VERSIONS or isinstance(
+        manifest.get("version"), bool
+    ):
         raise VoiceArchiveError(
-            f"export version {manifest.get('version')!r} is not supported (expected 1)"
+            f"export version {manifest.get('version')!r} is not supported (expected 1 or 2)"
         )
     if not isinstance(manifest.get("voice"), dict) or not isinstance(manifest.get("samples"), list):
         raise VoiceArchiveError("the manifest lacks its voice or samples section")
@@ -257,10 +285,14 @@ def _read_manifest(archive_path: Path) -> dict[str, Any]:
     members = [entry.get("file") for entry in manifest["samples"] if isinstance(entry, dict)]
     if len(members) != len(manifest["samples"]):
         raise VoiceArchiveError("a sample entry in the manifest is malformed")
-    members += list(manifest["files"].values())
+    if not isinstance(manifest["files"], dict):
+        raise VoiceArchiveError("the manifest's files section is malformed")
     if not set(manifest["files"]) <= set(_DERIVED_FILES):
         unknown = set(manifest["files"]) - set(_DERIVED_FILES)
         raise VoiceArchiveError(f"unknown files in manifest: {sorted(unknown)}")
+    samples = set(members)
+    members += list(manifest["files"].values())
+    members += check_training(manifest, {m for m in samples if isinstance(m, str)})
     total = 0
     for member in members:
         if not isinstance(member, str) or member not in infos:
@@ -271,20 +303,9 @@ def _read_manifest(archive_path: Path) -> dict[str, Any]:
         total += size
     if total > MAX_IMPORT_TOTAL_BYTES:
         raise VoiceArchiveError("the archive is too large to import")
+    manifest["_import_members"] = members
     for entry in manifest["samples"]:
         for key in ("sha256", "duration_s", "sample_rate"):
             if key not in entry:
                 raise VoiceArchiveError(f"sample {entry['file']} lacks {key}")
     return manifest
-
-
-def _extract(archive: zipfile.ZipFile, member: str, target: Path) -> None:
-    """Copy one member to ``target`` (a path we chose, never the member's own name)."""
-    limit = archive.getinfo(member).file_size
-    with archive.open(member) as source, atomic_path(target) as temp, temp.open("wb") as out:
-        copied = 0
-        for block in iter(lambda: source.read(1024 * 1024), b""):
-            copied += len(block)
-            if copied > limit:
-                raise VoiceArchiveError(f"{member} is larger than its header says")
-            out.write(block)
