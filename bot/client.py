@@ -20,8 +20,10 @@ from bot.runtime import build_engine
 from bot.settings import Settings
 from bot.store import Store
 from bot.training.runner import TrainingRunner
+from bot.voice.player import Utterance
 from bot.voice.players import PlayerRegistry
 from bot.voices.files import VoiceLibrary
+from bot.voices.standing import why_not_now
 from engine.api import VoiceEngine
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,9 @@ class ParrotBot(commands.Bot):
         self._library: VoiceLibrary | None = None
         self._cover_runner: CoverRunner | None = None
         self._training_runner: TrainingRunner | None = None
-        self.players = PlayerRegistry(self.engine, max_queue=settings.max_queue_per_guild)
+        self.players = PlayerRegistry(
+            self.engine, max_queue=settings.max_queue_per_guild, admit=self._may_speak
+        )
 
     @property
     def store(self) -> Store:
@@ -115,10 +119,27 @@ class ParrotBot(commands.Bot):
         # its files go.
         self._library.on_removal(self._cover_runner.cancel_voice)
         self._library.on_removal(self._training_runner.cancel_voice)
+        self._library.on_removal(self.players.recheck_voice)
         extensions = discover_extensions()
         for extension in extensions:
             await self.load_extension(extension)
         log.info("loaded %d extension(s)", len(extensions))
+
+    async def recheck_voice(self, voice_id: str) -> None:
+        """A voice's use changed (hidden in a server, made private): what was asked for
+        with it and may no longer be done stops, each requester told why. Trainings go on:
+        only the owner trains, and hiding does not stop the owner changing their voice."""
+        await self.players.recheck_voice(voice_id)
+        await self.cover_runner.recheck_voice(voice_id, self.cover_runner.still_allowed)
+
+    async def _may_speak(self, utterance: Utterance, guild_id: int) -> str | None:
+        return await why_not_now(
+            self.store,
+            utterance.voice_id,
+            utterance.requester_id,
+            guild_id,
+            "I stopped speaking your message",
+        )
 
     async def on_ready(self) -> None:
         log.info("logged in as %s in %d server(s)", self.user, len(self.guilds))

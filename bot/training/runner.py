@@ -1,11 +1,8 @@
 """Runs training jobs (rows of kind ``training``): one at a time, on the engine, resumable.
 
-Like :class:`bot.exts.covers.runner.CoverRunner` and with the same rules: the runner knows
-nothing of Discord (a :class:`TrainingReporter` tells people); every job ends ``done``,
-``failed`` or ``cancelled``, except at shutdown, when the row stays ``running`` and
-:meth:`TrainingRunner.recover` resumes it at the next start (the engine continues from the
-run's last checkpoint in its work folder). A finished model becomes the voice's singing
-model at once.
+The lifecycle is :mod:`bot.jobs.runner`'s; a job unfinished at shutdown is resumed by
+:meth:`TrainingRunner.recover` at the next start (the engine continues from the run's last
+checkpoint in its work folder). A finished model becomes the voice's singing model at once.
 """
 
 from __future__ import annotations
@@ -16,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.errors import UserFacingError, job_failure_text, report_quietly
-from bot.exts.covers.queue import CoverQueue
+from bot.errors import UserFacingError, report_quietly
 from bot.exts.covers.singing_models import attach_singing_model
+from bot.jobs.queue import JobQueue
+from bot.jobs.runner import JobReporter, JobRunner, WorkState
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.audit import AuditAction, AuditRepository, Who
@@ -76,14 +74,33 @@ class TrainingOutcome:
     model: RvcModelInfo
 
 
-class TrainingReporter(Protocol):
-    async def progress(self, job: Job, update: TrainingUpdate) -> None: ...
+@dataclass(slots=True)
+class _State(WorkState):
+    latest: Any = None
+    """The engine's last ``TrainingProgress``."""
 
-    async def finished(self, job: Job, outcome: TrainingOutcome) -> None: ...
+    def on_progress(self, progress: Any) -> None:
+        self.latest = progress
 
-    async def failed(self, job: Job, message: str) -> None: ...
+    def update(self, position: int | None, epochs: int) -> TrainingUpdate:
+        if not self.started:
+            return TrainingUpdate(position, None, epochs=epochs)
+        latest = self.latest
+        if latest is None:
+            return TrainingUpdate(0, "preparing", epochs=epochs)
+        return TrainingUpdate(
+            0,
+            latest.stage,
+            epoch=latest.epoch,
+            epochs=latest.epochs,
+            loss=None if latest.loss is None else round(latest.loss, 3),
+            seconds_left=None if latest.seconds_left is None else round(latest.seconds_left),
+            fraction=round(latest.fraction, 3),
+        )
 
-    async def cancelled(self, job: Job) -> None: ...
+
+class TrainingReporter(JobReporter[TrainingUpdate, TrainingOutcome], Protocol):
+    """Tells people about a training (Discord, the CLI's progress bar)."""
 
 
 ReporterFactory = Callable[[Job], TrainingReporter]
@@ -93,9 +110,11 @@ def requester(job: Job) -> Who:
     return Who.member(job.user_id) if job.user_id is not None else Who.cli()
 
 
-class TrainingRunner:
-    """One per bot (built in ``ParrotBot.setup_hook``, closed with it) or per ``parrot voices
-    train`` run."""
+class TrainingRunner(JobRunner[_State, TrainingUpdate, TrainingOutcome]):
+    """One training at a time, ``PARROT_MAX_TRAINING_JOBS`` waiting."""
+
+    kind = KIND
+    voice_deleted = VOICE_DELETED
 
     def __init__(
         self,
@@ -106,18 +125,14 @@ class TrainingRunner:
         *,
         progress_interval: float = 3.0,
     ) -> None:
-        self.store = store
-        self.library = library
-        self.engine = engine
-        self.settings = settings
-        self.progress_interval = progress_interval
-        self.queue = CoverQueue(concurrent=1, max_waiting=settings.max_training_jobs)
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._voices: dict[str, str | None] = {}
-        self._stopped_by_people: dict[str, str | None] = {}
-        """Jobs a person (or a deletion, with its reason) stopped: they end ``cancelled``."""
-        self._ending: set[str] = set()
-        self._closed = False
+        super().__init__(
+            store,
+            library,
+            engine,
+            settings,
+            queue=JobQueue(concurrent=1, max_waiting=settings.max_training_jobs, noun="trainings"),
+            progress_interval=progress_interval,
+        )
 
     def params_for(
         self, epochs: int, *, batch_size: int | None = None, allow_cpu: bool = False
@@ -136,54 +151,6 @@ class TrainingRunner:
             batch_size=job.params.get("batch_size"),
             allow_cpu=bool(job.params.get("allow_cpu")),
         )
-
-    # submitting and cancelling ------------------------------------------------------------
-    def submit(self, job: Job, reporter: TrainingReporter) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._run(job, reporter), name=f"training {job.id}")
-        self._tasks[job.id] = task
-        self._voices[job.id] = job.voice_id
-        task.add_done_callback(lambda _: self._forget(job.id))
-        return task
-
-    def _forget(self, job_id: str) -> None:
-        self._tasks.pop(job_id, None)
-        self._voices.pop(job_id, None)
-        self._ending.discard(job_id)
-        self._stopped_by_people.pop(job_id, None)
-
-    def running(self, job_id: str) -> bool:
-        return job_id in self._tasks
-
-    async def cancel(self, job_id: str, *, reason: str | None = None) -> bool:
-        """Stop a job (waiting or training); False when it is not in this process. Its
-        checkpoints go with it: a new ``/voice train`` starts afresh."""
-        task = self._stop(job_id, reason)
-        if task is None:
-            return False
-        await asyncio.gather(task, return_exceptions=True)
-        return True
-
-    def _stop(self, job_id: str, reason: str | None) -> asyncio.Task[None] | None:
-        task = self._tasks.get(job_id)
-        if task is not None and job_id not in self._ending:
-            self._stopped_by_people[job_id] = reason
-            task.cancel()
-        return task
-
-    async def cancel_voice(self, voice_id: str) -> int:
-        """Stop every training of a voice being deleted (registered with the library)."""
-        jobs = [job_id for job_id, voice in self._voices.items() if voice == voice_id]
-        tasks = [task for job_id in jobs if (task := self._stop(job_id, VOICE_DELETED))]
-        await asyncio.gather(*tasks, return_exceptions=True)
-        return len(jobs)
-
-    async def close(self) -> None:
-        """Stop every job without ending it: the rows stay unfinished for :meth:`recover`."""
-        self._closed = True
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
     # after a restart ------------------------------------------------------------------------
     async def recover(self, reporter_for: ReporterFactory) -> tuple[int, int]:
@@ -211,37 +178,14 @@ class TrainingRunner:
         return resumed, failed
 
     # one job --------------------------------------------------------------------------------
-    async def _run(self, job: Job, reporter: TrainingReporter) -> None:
-        state = _State()
-        ticker = asyncio.create_task(self._tick(job, reporter, state))
-        try:
-            async with self.queue.turn(job.id):
-                state.started = True
-                outcome = await self._train(job, state)
-            self._ending.add(job.id)
-            ticker.cancel()
-            await report_quietly(reporter.finished(job, outcome), "training")
-        except asyncio.CancelledError:
-            self._ending.add(job.id)
-            ticker.cancel()
-            if job.id not in self._stopped_by_people:
-                raise  # shutting down: recover() resumes it from its checkpoint
-            reason = self._stopped_by_people.pop(job.id)
-            await self.store.jobs.finish(job.id, JobState.CANCELLED, error=reason)
-            await self._clean(job)
-            if reason is None:
-                await report_quietly(reporter.cancelled(job), "training")
-            else:
-                await report_quietly(reporter.failed(job, reason), "training")
-        except Exception as error:
-            self._ending.add(job.id)
-            ticker.cancel()
-            message = job_failure_text("training", job.id, error)
-            await self.store.jobs.finish(job.id, JobState.FAILED, error=message)
-            await self._clean(job)
-            await report_quietly(reporter.failed(job, message), "training")
-        finally:
-            ticker.cancel()
+    def _new_state(self, job: Job) -> _State:
+        return _State()
+
+    def _update(self, job: Job, state: _State) -> TrainingUpdate:
+        return state.update(self.queue.position(job.id), int(job.params["epochs"]))
+
+    async def _work(self, job: Job, state: _State) -> TrainingOutcome:
+        return await self._train(job, state)
 
     async def _train(self, job: Job, state: _State) -> TrainingOutcome:
         voice = await self.store.voices.get(job.voice_id) if job.voice_id else None
@@ -256,7 +200,7 @@ class TrainingRunner:
             name=voice.name,
             progress=state.on_progress,
         )
-        self._ending.add(job.id)  # the model exists: a cancel now waits for it to be kept
+        self._decided(job.id)  # the model exists: a cancel now waits for it to be kept
         who = requester(job)
         info = await attach_singing_model(
             self.store,
@@ -286,49 +230,8 @@ class TrainingRunner:
                 detail={"epochs": trained.epochs, "seconds": round(trained.seconds_of_audio, 1)},
             )
         await self.store.jobs.finish(job.id, JobState.DONE)
-        await self._clean(job)
         return TrainingOutcome(current, trained.epochs, trained.seconds_of_audio, info)
 
     async def _clean(self, job: Job) -> None:
         if job.voice_id is not None:
             await asyncio.to_thread(remove_run_folders, self.library, job.voice_id, job.id)
-
-    async def _tick(self, job: Job, reporter: TrainingReporter, state: _State) -> None:
-        """Tell people (and the row) where the job stands, at most every interval."""
-        shown: TrainingUpdate | None = None
-        while True:
-            update = state.update(self.queue.position(job.id), int(job.params["epochs"]))
-            if update != shown:
-                shown = update
-                if update.stage is not None:
-                    await self.store.jobs.advance(
-                        job.id, update.stage, update.fraction, update.detail()
-                    )
-                await report_quietly(reporter.progress(job, update), "training")
-            await asyncio.sleep(self.progress_interval)
-
-
-@dataclass(slots=True)
-class _State:
-    started: bool = False
-    latest: Any = None
-    """The engine's last ``TrainingProgress``."""
-
-    def on_progress(self, progress: Any) -> None:
-        self.latest = progress
-
-    def update(self, position: int | None, epochs: int) -> TrainingUpdate:
-        if not self.started:
-            return TrainingUpdate(position, None, epochs=epochs)
-        latest = self.latest
-        if latest is None:
-            return TrainingUpdate(0, "preparing", epochs=epochs)
-        return TrainingUpdate(
-            0,
-            latest.stage,
-            epoch=latest.epoch,
-            epochs=latest.epochs,
-            loss=None if latest.loss is None else round(latest.loss, 3),
-            seconds_left=None if latest.seconds_left is None else round(latest.seconds_left),
-            fraction=round(latest.fraction, 3),
-        )

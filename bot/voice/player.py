@@ -44,6 +44,11 @@ class Utterance:
     on_played: Callable[[Utterance, PlaybackReport], Awaitable[None]] | None = None
 
 
+Admission = Callable[["Utterance", int], Awaitable[str | None]]
+"""Why an utterance may not be spoken in a server (id) now, its voice hidden or made private
+since it was queued (:func:`bot.voices.standing.why_not_now`), or None."""
+
+
 @dataclass(frozen=True, slots=True)
 class PlaybackReport:
     chunks: int
@@ -60,6 +65,8 @@ class GuildPlayer:
     chunk ahead, and each chunk becomes 20 ms frames in a :class:`StreamingSource`.
     The player leaves the channel after ``idle_timeout`` seconds without work. A failure
     after queueing is told to the requester in the taxonomy's words (``describe_failure``).
+    ``admit`` is asked before each utterance is spoken, and by :meth:`recheck_voice` when a
+    voice's use changes: what may no longer be said is dropped and its requester told why.
     """
 
     def __init__(
@@ -71,8 +78,10 @@ class GuildPlayer:
         idle_timeout: float,
         on_idle_leave: Callable[[GuildPlayer], Awaitable[None]] | None = None,
         reconnect_grace: float = 20.0,
+        admit: Admission | None = None,
     ) -> None:
         self.guild = guild
+        self._admit = admit
         self.reconnect_grace = reconnect_grace
         self.engine = engine
         self.max_queue = max_queue
@@ -80,6 +89,8 @@ class GuildPlayer:
         self._on_idle_leave = on_idle_leave
         self._queue: asyncio.Queue[Utterance] = asyncio.Queue()
         self.current: Utterance | None = None
+        self._withdrawn: Utterance | None = None
+        """The current utterance, skipped or refused while being admitted (not yet playing)."""
         self._current_task: asyncio.Task[PlaybackReport | None] | None = None
         self._runner = asyncio.create_task(self._run(), name=f"parrot-player-{guild.id}")
 
@@ -104,6 +115,9 @@ class GuildPlayer:
 
     def skip(self) -> bool:
         """Stop what is playing now; the queue moves on. False if nothing was playing."""
+        if self.current is not None and self._current_task is None:
+            self._withdrawn = self.current  # still being admitted: it will not start
+            return True
         if self._current_task is None or self._current_task.done():
             return False
         self._current_task.cancel()
@@ -117,6 +131,30 @@ class GuildPlayer:
             dropped += 1
         self.skip()
         return dropped
+
+    async def recheck_voice(self, voice_id: str) -> int:
+        """Drop the queued utterances with this voice that may no longer be spoken here and
+        stop the one playing if it is such; each requester is told why. Returns how many."""
+        if self._admit is None:
+            return 0
+        refused: list[tuple[Utterance, str]] = []
+        current = self.current
+        for utterance in [*([current] if current is not None else []), *self.pending]:
+            if utterance.voice_id == voice_id:
+                why = await self._admit(utterance, self.guild.id)
+                if why is not None:
+                    refused.append((utterance, why))
+        dropped = {id(utterance) for utterance, _ in refused}
+        kept = [utterance for utterance in self.pending if id(utterance) not in dropped]
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        for utterance in kept:
+            self._queue.put_nowait(utterance)
+        if current is not None and self.current is current and id(current) in dropped:
+            self.skip()
+        for utterance, why in refused:
+            await self._tell(utterance, why)
+        return len(refused)
 
     async def close(self) -> None:
         self.stop()
@@ -138,6 +176,15 @@ class GuildPlayer:
                         return
                 continue
             self.current = utterance
+            if self._admit is not None:
+                refusal = await self._admit(utterance, self.guild.id)
+                if self._withdrawn is utterance:  # skipped or refused meanwhile: told
+                    self.current = self._withdrawn = None
+                    continue
+                if refusal is not None:
+                    self.current = None
+                    await self._tell(utterance, refusal)
+                    continue
             self._current_task = asyncio.create_task(self._play(utterance))
             try:
                 report = await self._current_task
@@ -151,7 +198,7 @@ class GuildPlayer:
                 if report is not None and utterance.on_played is not None:
                     await utterance.on_played(utterance, report)
             finally:
-                self.current = None
+                self.current = self._withdrawn = None
                 self._current_task = None
 
     def _runner_cancelling(self) -> bool:
@@ -163,6 +210,9 @@ class GuildPlayer:
         if message is None:
             log.error("speech in guild %s failed", self.guild.id, exc_info=error)
             message = "I could not say that because of an error on my side."
+        await self._tell(utterance, message)
+
+    async def _tell(self, utterance: Utterance, message: str) -> None:
         if utterance.notify is not None:
             with contextlib.suppress(discord.HTTPException):
                 await utterance.notify(message)

@@ -6,7 +6,7 @@ import logging
 
 import discord
 
-from bot.voice.player import GuildPlayer
+from bot.voice.player import Admission, GuildPlayer
 from engine.api import VoiceEngine
 
 log = logging.getLogger(__name__)
@@ -20,9 +20,11 @@ class PlayerRegistry:
         engine: VoiceEngine,
         *,
         max_queue: int,
+        admit: Admission | None = None,
     ) -> None:
         self._engine = engine
         self._max_queue = max_queue
+        self._admit = admit
         self._players: dict[int, GuildPlayer] = {}
 
     def get(self, guild_id: int) -> GuildPlayer | None:
@@ -37,6 +39,7 @@ class PlayerRegistry:
                 max_queue=self._max_queue,
                 idle_timeout=idle_timeout,
                 on_idle_leave=self._leave_idle,
+                admit=self._admit,
             )
             self._players[guild.id] = player
         else:
@@ -65,6 +68,13 @@ class PlayerRegistry:
         player = self._players.pop(guild_id, None)
         if player is not None:
             await player.close()
+
+    async def recheck_voice(self, voice_id: str) -> int:
+        """Every server's :meth:`GuildPlayer.recheck_voice`: a voice's use changed."""
+        dropped = 0
+        for player in list(self._players.values()):
+            dropped += await player.recheck_voice(voice_id)
+        return dropped
 
     async def close(self) -> None:
         for guild_id in list(self._players):

@@ -11,6 +11,7 @@ import pytest
 from bot.client import ParrotBot
 from bot.settings import Settings
 from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
+from tests.bot.cover_support import EndlessCover
 from tests.conftest import TEST_TOKEN, started_bot
 from tests.fakediscord import FakeDiscord, FakeGuild
 from tests.fakediscord.payloads import MANAGE_GUILD
@@ -91,3 +92,11 @@ def sub(name: str, **options: Any) -> list[dict[str, Any]]:
 
 def reply_text(log: Any) -> str:
     return "\n".join(log.texts())
+
+
+@pytest.fixture
+def endless_cover(running_bot: ParrotBot, monkeypatch: pytest.MonkeyPatch) -> EndlessCover:
+    """``Engine.cover`` replaced by a stand-in that never finishes (see cover_support)."""
+    cover = EndlessCover()
+    monkeypatch.setattr(running_bot.engine, "cover", cover)
+    return cover

@@ -6,62 +6,14 @@ runner, the deletion and what Discord receives, not the singing (see test_cover_
 
 from __future__ import annotations
 
-import asyncio
-import secrets
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.client import ParrotBot
-from bot.exts.covers.reporter import DiscordCoverReporter
-from bot.exts.covers.request import KIND
-from bot.exts.covers.runner import VOICE_DELETED, CoverRunner
-from bot.store.jobs import Job
-from bot.store.models import JobState, Voice
+from bot.exts.covers.runner import VOICE_DELETED
+from bot.store.models import JobState, Visibility
 from tests.bot.conftest import add_voice, reply_text, sub
+from tests.bot.cover_support import EndlessCover, submit, until_running, until_sung_from
 from tests.fakediscord import FakeDiscord, FakeGuild
-
-
-class EndlessCover:
-    """Stands in for ``Engine.cover``: records the voice folder it reads, never finishes."""
-
-    def __init__(self) -> None:
-        self.started: list[Path] = []
-
-    async def __call__(self, song: Path, profile: Any, **options: Any) -> Any:
-        self.started.append(profile.folder)
-        await asyncio.Event().wait()
-
-
-@pytest.fixture
-def endless_cover(running_bot: ParrotBot, monkeypatch: pytest.MonkeyPatch) -> EndlessCover:
-    cover = EndlessCover()
-    monkeypatch.setattr(running_bot.engine, "cover", cover)
-    return cover
-
-
-async def submit(parrot: ParrotBot, guild: FakeGuild, member: dict[str, Any], voice: Voice) -> Job:
-    song = parrot.cover_runner.jobs_dir / f"{secrets.token_hex(4)}.mp3"
-    song.parent.mkdir(parents=True, exist_ok=True)
-    song.write_bytes(b"a song")
-    job = await parrot.store.jobs.create(
-        kind=KIND,
-        user_id=int(member["id"]),
-        guild_id=guild.id,
-        channel_id=int(guild.text_channel["id"]),
-        voice_id=voice.id,
-        params={"song_name": "Song.mp3", "voice_name": voice.name},
-        input_path=parrot.library.relative(song),
-    )
-    parrot.cover_runner.submit(job, DiscordCoverReporter(parrot, job))
-    return job
-
-
-async def until_running(runner: CoverRunner, job: Job) -> None:
-    async with asyncio.timeout(15):
-        while runner.queue.position(job.id) != 0:
-            await asyncio.sleep(0.01)
 
 
 async def confirm_deletion(
@@ -90,8 +42,9 @@ async def test_deleting_a_voice_stops_its_covers_and_tells_their_requesters(
         ("moderate", admin, {"reason": "Spam"}),
     ]
     for attempt, (command, member, extra) in enumerate(deletions):
-        voice = await add_voice(running_bot, f"Olive{attempt}", owner, guild)
-        kept = await add_voice(running_bot, f"Kept{attempt}", owner, guild)
+        shared = Visibility.GUILD  # the other member covers with them
+        voice = await add_voice(running_bot, f"Olive{attempt}", owner, guild, visibility=shared)
+        kept = await add_voice(running_bot, f"Kept{attempt}", owner, guild, visibility=shared)
         running = await submit(running_bot, guild, other, voice)
         await until_running(runner, running)
         waiting = await submit(running_bot, guild, owner, voice)  # one cover at a time
@@ -115,6 +68,6 @@ async def test_deleting_a_voice_stops_its_covers_and_tells_their_requesters(
 
         # the other voice's cover goes on: it is the one running now
         await until_running(runner, elsewhere)
-        assert endless_cover.started[-1] == running_bot.library.folder(kept.id)
+        await until_sung_from(endless_cover, running_bot.library.folder(kept.id))
         await runner.cancel(elsewhere.id)
         fake_discord.channel_messages[channel].clear()

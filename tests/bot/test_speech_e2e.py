@@ -31,7 +31,7 @@ from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSourc
 from bot.voice.pcm import to_discord_pcm
 from bot.voices.enrolment import VoiceEnroller
 from engine.api import Engine
-from tests.bot.conftest import add_voice, reply_text
+from tests.bot.conftest import add_voice, reply_text, sub
 from tests.conftest import TEST_TOKEN
 from tests.fakediscord import FakeDiscord, FakeGuild, payloads
 from tests.fakediscord.payloads import MANAGE_GUILD
@@ -384,6 +384,32 @@ async def test_skip_stop_queue_and_recovery_after_a_voice_server_failover(
     await fake.wait_for(lambda: bool(leave.followups), 30)
     assert "Left the voice channel" in reply_text(leave)
     await eventually(lambda: not fake.voice.is_connected(guild.id), "the bot to leave", 10)
+
+
+async def test_hiding_the_voice_stops_its_speech_playing_and_waiting(
+    stage: Stage, spy: SpeechSpy
+) -> None:
+    fake, guild, parrot = stage.fake, stage.guild, stage.bot
+    member, voice = fake.add_member(guild, "rita"), olive(stage)
+    await in_voice(parrot, fake, guild, member)
+    session = fake.voice_session(guild)
+    heard_before = len(session.voiced_packets)
+    text = "One. Two. Three. Four. Five. Six. Eight. Nine. Ten. Eleven."
+    playing = await say(fake, guild, member, text, voice=voice.id)
+    waiting = await say(fake, guild, member, "Seven.", voice=voice.id)
+    await session.wait_for_packets(heard_before + 5, timeout=60)
+    try:
+        hide = await fake.slash(
+            guild, stage.people["admin"], "moderate", sub("hide", voice=voice.id, reason="Test")
+        )
+        await fake.wait_for(lambda: bool(hide.followups), 30)
+        why = "The moderators hid the voice **Olive** in this server, so I stopped speaking"
+        for log in (playing, waiting):
+            await fake.wait_for(lambda log=log: any(why in text for text in log.texts()), 30)
+        await session.wait_for_silence(timeout=60)
+        assert "Seven." not in [chunk.text for chunk in spy.chunks]
+    finally:
+        await parrot.store.hides.unhide(voice.id, guild.id)
 
 
 async def test_missing_model_and_busy_engine_are_explained(stage: Stage) -> None:

@@ -1,10 +1,5 @@
-"""Runs cover jobs: waits its turn, makes the cover on the engine, keeps the job row true.
-
-The runner knows nothing of Discord: whoever submits a job passes a :class:`CoverReporter`
-that tells people (a Discord message, a test). Every job ends in exactly one of
-``done``, ``failed`` or ``cancelled``, except when the bot shuts down mid-job: then the
-row stays ``running`` and :meth:`CoverRunner.recover` picks it up at the next start.
-"""
+"""Runs cover jobs on the engine, with the lifecycle of :mod:`bot.jobs.runner`: a job
+unfinished at shutdown is resumed by :meth:`CoverRunner.recover` at the next start."""
 
 from __future__ import annotations
 
@@ -15,15 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.errors import UserFacingError, job_failure_text, report_quietly
-from bot.exts.covers.queue import CoverQueue
+from bot.errors import UserFacingError, report_quietly
 from bot.exts.covers.request import KIND, requested_conversion, requested_cover, requested_method
 from bot.exts.covers.singing_models import singing_model_paths
+from bot.jobs.queue import JobQueue
+from bot.jobs.runner import JobReporter, JobRunner, WorkState
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.jobs import Job
-from bot.store.models import JobState, VoiceStatus
+from bot.store.models import JobState
 from bot.voices.files import VoiceLibrary
+from bot.voices.standing import why_not_now
 from engine.api import SingingParams, VoiceEngine
 
 log = logging.getLogger(__name__)
@@ -43,23 +40,32 @@ class CoverUpdate:
     position: int | None
     """0 while running, 1.. while waiting."""
 
+    def detail(self) -> None:
+        return None
 
-class CoverReporter(Protocol):
-    async def progress(self, job: Job, update: CoverUpdate) -> None: ...
 
-    async def finished(self, job: Job, result: Any) -> None:
-        """``result`` is the engine's ``CoverResult``; the file is at ``result.path``."""
+@dataclass(slots=True)
+class _State(WorkState):
+    stage: str | None = None
+    fraction: float = 0.0
 
-    async def failed(self, job: Job, message: str) -> None: ...
+    def on_progress(self, stage: str, fraction: float) -> None:
+        self.stage, self.fraction = stage, fraction
 
-    async def cancelled(self, job: Job) -> None: ...
+
+class CoverReporter(JobReporter[CoverUpdate, Any], Protocol):
+    """``finished`` gets the engine's ``CoverResult``; the file is at ``result.path``."""
 
 
 ReporterFactory = Callable[[Job], CoverReporter]
 
 
-class CoverRunner:
-    """One per bot, built in ``ParrotBot.setup_hook`` and closed by ``ParrotBot.close``."""
+class CoverRunner(JobRunner[_State, CoverUpdate, Any]):
+    """Makes covers, ``PARROT_CONCURRENT_COVERS`` at a time; the song of an unfinished job
+    waits under the data directory's ``jobs`` folder."""
+
+    kind = KIND
+    voice_deleted = VOICE_DELETED
 
     def __init__(
         self,
@@ -70,87 +76,22 @@ class CoverRunner:
         *,
         progress_interval: float = 2.0,
     ) -> None:
-        self.store = store
-        self.library = library
-        self.engine = engine
-        self.settings = settings
-        self.progress_interval = progress_interval
-        self.queue = CoverQueue(
-            concurrent=settings.concurrent_covers, max_waiting=settings.max_cover_queue
+        super().__init__(
+            store,
+            library,
+            engine,
+            settings,
+            queue=JobQueue(
+                concurrent=settings.concurrent_covers,
+                max_waiting=settings.max_cover_queue,
+                noun="covers",
+            ),
+            progress_interval=progress_interval,
         )
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._voices: dict[str, str | None] = {}
-        """The voice of each job in this process, by job id (rows lose it when it goes)."""
-        self._cancelled_by_people: set[str] = set()
-        self._reasons: dict[str, str] = {}
-        """Why a job was stopped, when its requester should be told more than "cancelled"."""
-        self._ending: set[str] = set()
-        """Jobs whose outcome is decided and being written: a cancel waits, not interrupts."""
-        self._closed = False
 
     @property
     def jobs_dir(self) -> Path:
         return self.settings.data_dir / JOBS_FOLDER
-
-    # submitting and cancelling ------------------------------------------------------------
-    def submit(self, job: Job, reporter: CoverReporter) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._run(job, reporter), name=f"cover {job.id}")
-        self._tasks[job.id] = task
-        self._voices[job.id] = job.voice_id
-        task.add_done_callback(lambda _: self._forget(job.id))
-        return task
-
-    def _forget(self, job_id: str) -> None:
-        self._tasks.pop(job_id, None)
-        self._voices.pop(job_id, None)
-        self._ending.discard(job_id)
-        self._cancelled_by_people.discard(job_id)
-        self._reasons.pop(job_id, None)
-
-    def running(self, job_id: str) -> bool:
-        return job_id in self._tasks
-
-    async def cancel(self, job_id: str, *, reason: str | None = None) -> bool:
-        """Stop a job (waiting or running); False when it is not in this process.
-
-        With ``reason``, its requester reads why instead of a bare "cancelled"."""
-        task = self._stop(job_id, reason)
-        if task is None:
-            return False
-        await asyncio.gather(task, return_exceptions=True)
-        return True
-
-    def _stop(self, job_id: str, reason: str | None) -> asyncio.Task[None] | None:
-        """Ask a job's task to stop; a job already ending is left to end as it was."""
-        task = self._tasks.get(job_id)
-        if task is not None and job_id not in self._ending:
-            self._cancelled_by_people.add(job_id)
-            if reason is not None:
-                self._reasons[job_id] = reason
-            task.cancel()
-        return task
-
-    async def cancel_voice(self, voice_id: str) -> int:
-        """Stop every job of a voice being deleted, waiting or running, telling each
-        requester why; returns how many. Registered with the voice library, so it runs
-        before the voice's files go (:meth:`VoiceLibrary.on_removal`).
-
-        All are stopped at once: a waiting job must not take the turn its running sibling
-        gives up."""
-        jobs = [job_id for job_id, voice in self._voices.items() if voice == voice_id]
-        tasks = [task for job_id in jobs if (task := self._stop(job_id, VOICE_DELETED))]
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if jobs:
-            log.info("stopped %d cover(s) of deleted voice %s", len(jobs), voice_id)
-        return len(jobs)
-
-    async def close(self) -> None:
-        """Stop every job without ending it: the rows stay unfinished for :meth:`recover`."""
-        self._closed = True
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def prune_cache(self) -> None:
         limit = int(self.settings.cover_cache_gb * 1024**3)
@@ -186,10 +127,14 @@ class CoverRunner:
         name = job.params.get("song_name", "the song")
         if not job.input_path or not self.library.path(job.input_path).is_file():
             return f"Parrot restarted and the upload of {name} is gone; please send it again."
-        voice = await self.store.voices.get(job.voice_id) if job.voice_id else None
-        if voice is None or voice.status is not VoiceStatus.READY:
-            return "The voice of this cover was deleted or retired while Parrot restarted."
-        return None
+        return await self.still_allowed(job)
+
+    async def still_allowed(self, job: Job) -> str | None:
+        """Why the job may no longer sing with its voice (deleted, hidden where it was asked
+        for, made private), or None."""
+        return await why_not_now(
+            self.store, job.voice_id, job.user_id, job.guild_id, "this cover was stopped"
+        )
 
     async def _needed_songs(self) -> set[Path]:
         jobs = await self.store.jobs.unfinished(KIND)
@@ -207,50 +152,31 @@ class CoverRunner:
             await asyncio.to_thread(self.library.path(job.input_path).unlink, True)
 
     # one job --------------------------------------------------------------------------------
-    async def _run(self, job: Job, reporter: CoverReporter) -> None:
-        state = _State()
-        ticker = asyncio.create_task(self._tick(job, reporter, state))
-        ending = True
-        try:
-            async with self.queue.turn(job.id):
-                state.started = True
-                result = await self._make(job, state)
-            self._ending.add(job.id)
-            ticker.cancel()
-            await self._record(job, result)
-            await self._remove_song(job)
-            await report_quietly(reporter.finished(job, result), "cover")
-            await self.prune_cache()
-        except asyncio.CancelledError:
-            self._ending.add(job.id)
-            ticker.cancel()
-            if job.id not in self._cancelled_by_people:
-                ending = False  # shutting down: recover() resumes it at the next start
-                raise
-            self._cancelled_by_people.discard(job.id)
-            reason = self._reasons.pop(job.id, None)
-            await self.store.jobs.finish(job.id, JobState.CANCELLED, error=reason)
-            await self._remove_song(job)
-            if reason is None:
-                await report_quietly(reporter.cancelled(job), "cover")
-            else:  # not their doing: say what happened, where they follow the job
-                await report_quietly(reporter.failed(job, reason), "cover")
-        except Exception as error:
-            self._ending.add(job.id)
-            ticker.cancel()
-            message = job_failure_text("cover", job.id, error)
-            await self.store.jobs.finish(job.id, JobState.FAILED, error=message)
-            await self._remove_song(job)
-            await report_quietly(reporter.failed(job, message), "cover")
-        finally:
-            ticker.cancel()
-            if ending:  # each ending above removes it first; this covers one that raised early
-                await self._remove_song(job)
+    def _new_state(self, job: Job) -> _State:
+        return _State()
+
+    def _update(self, job: Job, state: _State) -> CoverUpdate:
+        return CoverUpdate(
+            state.stage if state.started else None,
+            round(state.fraction, 2),
+            self.queue.position(job.id),
+        )
+
+    async def _work(self, job: Job, state: _State) -> Any:
+        return await self._make(job, state)
+
+    async def _keep(self, job: Job, result: Any) -> None:
+        await self._record(job, result)
+        await self.prune_cache()
+
+    async def _clean(self, job: Job) -> None:
+        await self._remove_song(job)
 
     async def _make(self, job: Job, state: _State) -> Any:
+        problem = await self.still_allowed(job)
         voice = await self.store.voices.get(job.voice_id) if job.voice_id else None
-        if voice is None or voice.status is not VoiceStatus.READY:
-            raise UserFacingError("The voice of this cover was deleted before its turn came.")
+        if problem is not None or voice is None:
+            raise UserFacingError(problem or VOICE_DELETED)
         assert job.input_path is not None
         output = self.settings.covers_dir / f"{job.id}.ogg"
         await asyncio.to_thread(output.parent.mkdir, parents=True, exist_ok=True)
@@ -280,29 +206,3 @@ class CoverRunner:
             method=result.method,
             output_path=relative,
         )
-
-    async def _tick(self, job: Job, reporter: CoverReporter, state: _State) -> None:
-        """Tell people (and the row) where the job stands, at most every interval."""
-        shown: CoverUpdate | None = None
-        while True:
-            update = CoverUpdate(
-                state.stage if state.started else None,
-                round(state.fraction, 2),
-                self.queue.position(job.id),
-            )
-            if update != shown:
-                shown = update
-                if update.stage is not None:
-                    await self.store.jobs.advance(job.id, update.stage, update.fraction)
-                await report_quietly(reporter.progress(job, update), "cover")
-            await asyncio.sleep(self.progress_interval)
-
-
-@dataclass(slots=True)
-class _State:
-    started: bool = False
-    stage: str | None = None
-    fraction: float = 0.0
-
-    def on_progress(self, stage: str, fraction: float) -> None:
-        self.stage, self.fraction = stage, fraction

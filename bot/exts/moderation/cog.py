@@ -79,6 +79,7 @@ class ModerationCog(commands.Cog):
         if not hid:
             raise UserFacingError(f"**{target.name}** is already hidden in this server.")
         await interaction.response.defer(ephemeral=True, thinking=True)  # a DM may be slow
+        await self.bot.recheck_voice(target.id)
         told = await tell_owner(
             self.bot, target, member.id, hidden_notice(target, member.guild.name, why or "")
         )

@@ -182,8 +182,14 @@ class ManagementCommands(VoiceCommands):
                     voice=target,
                     guild_id=actor.guild_id,
                 )
-        text = "everyone in this server can use it" if shared else "it is private again"
-        await interaction.response.send_message(f"**{target.name}**: {text}.", ephemeral=True)
+        if shared:
+            await interaction.response.send_message(
+                f"**{target.name}**: everyone in this server can use it.", ephemeral=True
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.recheck_voice(target.id)  # others' covers and speech with it stop
+        await interaction.followup.send(f"**{target.name}**: it is private again.", ephemeral=True)
 
     @VOICE_GROUP.command(name="default", description="The voice Parrot uses for you in this server")
     @app_commands.describe(voice=VOICE_HELP)

@@ -1,4 +1,4 @@
-"""The cover line: order, positions, room, and leaving it while waiting."""
+"""The line of long jobs: order, positions, room, and leaving it while waiting."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
-from bot.exts.covers.queue import CoverQueue
+from bot.jobs.queue import JobQueue
 from engine.executor import EngineBusyError
 
 
 async def test_jobs_run_in_order_with_positions_people_can_read() -> None:
-    queue = CoverQueue(concurrent=1, max_waiting=2)
+    queue = JobQueue(concurrent=1, max_waiting=2)
     order: list[str] = []
     release = asyncio.Event()
 
@@ -38,7 +38,7 @@ async def test_jobs_run_in_order_with_positions_people_can_read() -> None:
 
 
 async def test_two_at_a_time_when_configured() -> None:
-    queue = CoverQueue(concurrent=2)
+    queue = JobQueue(concurrent=2)
     running = 0
     peak = 0
 

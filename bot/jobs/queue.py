@@ -1,4 +1,4 @@
-"""A first-come, first-served line of cover jobs with a few running at a time."""
+"""A first-come, first-served line of jobs (covers, trainings) with a few running at a time."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from collections.abc import AsyncIterator
 from engine.api import EngineBusyError
 
 
-class CoverQueue:
+class JobQueue:
     """Admits at most ``concurrent`` jobs at once; the others wait in order.
 
     Positions are what people see: 0 while running, 1 for the next to start, and so on.
     """
 
-    def __init__(self, *, concurrent: int = 1, max_waiting: int = 8) -> None:
+    def __init__(self, *, concurrent: int = 1, max_waiting: int = 8, noun: str = "jobs") -> None:
         self.concurrent = concurrent
+        self.noun = noun
+        """What the jobs are called in the busy message ("covers")."""
         self.max_waiting = max_waiting
         self._running: set[str] = set()
         self._waiting: list[str] = []
@@ -36,7 +38,7 @@ class CoverQueue:
     def check_room(self) -> None:
         """Raise ``EngineBusyError`` when the line is full (before any work is accepted)."""
         if len(self._waiting) >= self.max_waiting and len(self._running) >= self.concurrent:
-            raise EngineBusyError(f"{len(self._waiting)} covers are already waiting")
+            raise EngineBusyError(f"{len(self._waiting)} {self.noun} are already waiting")
 
     @contextlib.asynccontextmanager
     async def turn(self, job_id: str) -> AsyncIterator[None]:

@@ -1,0 +1,1 @@
+"""What the long jobs (covers, trainings) share: their line and their lifecycle."""
