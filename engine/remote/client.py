@@ -33,6 +33,7 @@ from engine.remote.messages import Blob, CoverRequest, VoiceBlobs
 from engine.remote.placement import LOCAL, RayPlacement
 from engine.remote.publish import Publisher
 from engine.remote.registry import registry
+from engine.remote.training import resume_point
 from engine.singing.singer import SingingParams
 from engine.speech import SpeechChunk, join_speech, pieces_to_speak
 from engine.training.params import TrainingParams
@@ -315,16 +316,20 @@ class RayEngine:
         name: str = "model",
         progress: Callable[[TrainingProgress], None] | None = None,
     ) -> TrainedModel:
-        """As :meth:`Engine.train`; the replica keeps its own work folder (``work_dir`` is
-        not used), so a training whose replica is lost starts again once elsewhere."""
+        """As :meth:`Engine.train`. The replica trains in its own folder and sends its
+        checkpoints back into ``work_dir`` (:mod:`engine.remote.training`): a training whose
+        replica is lost goes on once elsewhere, and one interrupted by a restart resumes,
+        from the last checkpoint kept here."""
         handle = await self._deployment()
         assert self._publisher is not None
 
         async def attempt() -> TrainedModel:
             blobs = [await self._publish(source, source.suffix) for source in sources]
+            resume = await resume_point(work_dir, self._publish)
             return await trained_model(
-                handle.options(stream=True).train.remote(blobs, params, name),
+                handle.options(stream=True).train.remote(blobs, params, name, resume),
                 self.timeouts.job_silence_s,
+                work_dir,
                 output_dir,
                 progress,
             )

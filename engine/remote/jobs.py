@@ -14,8 +14,9 @@ from engine.cover.result import CoverResult, StageProgress
 from engine.files import atomic_write_bytes
 from engine.remote.calls import stream
 from engine.remote.errors import BlobMissingError, WorkerLostError
-from engine.remote.messages import CoverDone, CoverProgress, TrainingDone
+from engine.remote.messages import CoverDone, CoverProgress, TrainingCheckpoint, TrainingDone
 from engine.remote.publish import Publisher
+from engine.remote.training import keep_checkpoint
 from engine.training.progress import TrainedModel, TrainingProgress
 
 log = logging.getLogger(__name__)
@@ -77,16 +78,20 @@ async def cover_result(
 async def trained_model(
     response: Any,
     silence_s: float,
+    work_dir: Path,
     output_dir: Path,
     progress: Callable[[TrainingProgress], None] | None,
 ) -> TrainedModel:
-    """Follow a training on its replica; the model and index go into ``output_dir``."""
+    """Follow a training on its replica; its checkpoints are kept in ``work_dir``, the
+    model and index go into ``output_dir``."""
     items = events(response, "training a model", silence_s)
     try:
         async for event in items:
             if isinstance(event, TrainingProgress):
                 if progress is not None:
                     progress(event)
+            elif isinstance(event, TrainingCheckpoint):
+                await asyncio.to_thread(keep_checkpoint, work_dir, event)
             elif isinstance(event, TrainingDone):
                 model = output_dir / event.result.model.name
                 index = output_dir / event.result.index.name

@@ -63,3 +63,21 @@ class TrainingDone:
     result: TrainedModel
     model: bytes
     index: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingCheckpoint:
+    """A training's latest checkpoint, sent back so that the caller can resume it
+    elsewhere (:mod:`engine.remote.training`)."""
+
+    data: bytes
+    source_hash: str
+    """The training set it belongs to."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResumePoint:
+    """Where a training sent to a replica starts: a checkpoint kept by the caller."""
+
+    checkpoint: Blob
+    source_hash: str

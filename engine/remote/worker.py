@@ -32,11 +32,15 @@ from engine.remote.messages import (
     CoverDone,
     CoverProgress,
     CoverRequest,
+    ResumePoint,
+    TrainingCheckpoint,
     TrainingDone,
     VoiceBlobs,
 )
 from engine.remote.registry import registry
+from engine.remote.training import CheckpointWatch, checkpoints_in
 from engine.speech import SpeechChunk
+from engine.training.checkpoints import place_checkpoint
 from engine.training.params import TrainingParams
 from engine.training.progress import TrainedModel, TrainingProgress
 from engine.tts.params import SpeechParams
@@ -188,12 +192,22 @@ class VoiceWorker:
         await self.engine.check_training_available(params)
 
     async def train(
-        self, sources: list[Blob], params: TrainingParams, name: str
-    ) -> AsyncGenerator[TrainingProgress | TrainingDone, None]:
-        """Progress as it comes, then the model's and the index's bytes."""
+        self,
+        sources: list[Blob],
+        params: TrainingParams,
+        name: str,
+        resume: ResumePoint | None = None,
+    ) -> AsyncGenerator[TrainingProgress | TrainingCheckpoint | TrainingDone, None]:
+        """Progress as it comes with new checkpoints now and then (the run resumes from
+        ``resume``), then the model's and the index's bytes."""
         with self._working():
             files = [await self._file(source) for source in sources]
             folder = Path(tempfile.mkdtemp(dir=self._root, prefix="train-"))
+            checkpoints = checkpoints_in(folder / "work")
+            if resume is not None:
+                kept = await self._file(resume.checkpoint)
+                await asyncio.to_thread(place_checkpoint, checkpoints, kept, resume.source_hash)
+            watch = CheckpointWatch(checkpoints)
             updates: asyncio.Queue[TrainingProgress] = asyncio.Queue()
             task = asyncio.create_task(
                 self.engine.train(
@@ -208,6 +222,8 @@ class VoiceWorker:
             try:
                 async for update in _progress_until_done(task, updates):
                     yield update
+                    if (checkpoint := await asyncio.to_thread(watch.due)) is not None:
+                        yield checkpoint
                 result: TrainedModel = task.result()
                 model = await asyncio.to_thread(result.model.read_bytes)
                 index = await asyncio.to_thread(result.index.read_bytes)

@@ -3,7 +3,9 @@
 One file, ``checkpoint.pt``, replaced atomically after every few epochs: both networks,
 both optimisers and schedulers, the gradient scaler, epoch and step, the random
 generators, and which training set and network it belongs to. It holds only tensors,
-numbers, strings and containers, so it loads with ``weights_only=True``.
+numbers, strings and containers, so it loads with ``weights_only=True``. Beside it,
+``checkpoint.set`` names its training set, so that a checkpoint brought from elsewhere (a
+Ray replica's, kept by the bot) can be matched to a set without loading it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from typing import Any
 
 import torch
 
-from engine.files import atomic_writer
+from engine.files import atomic_copy, atomic_write_bytes, atomic_writer
 from engine.training.errors import TrainingCheckpointError
 
 CHECKPOINT_NAME = "checkpoint.pt"
+SET_NAME = "checkpoint.set"
 FORMAT_VERSION = 1
 REQUIRED = (
     "generator",
@@ -45,6 +48,27 @@ def save_checkpoint(folder: Path, payload: dict[str, Any]) -> Path:
     path = checkpoint_path(folder)
     with atomic_writer(path) as handle:
         torch.save({"format": FORMAT_VERSION, **payload}, handle)
+    atomic_write_bytes(folder / SET_NAME, str(payload["source_hash"]).encode())
+    return path
+
+
+def checkpoint_set(folder: Path) -> str | None:
+    """The training set of the checkpoint in ``folder``, when both files are there."""
+    marker = folder / SET_NAME
+    if not (marker.is_file() and checkpoint_path(folder).is_file()):
+        return None
+    return marker.read_text().strip() or None
+
+
+def place_checkpoint(folder: Path, source: Path | bytes, source_hash: str) -> Path:
+    """Put a checkpoint made elsewhere (a file's copy, or its bytes) into ``folder`` for the
+    training set ``source_hash``; the next run on that set resumes from it."""
+    path = checkpoint_path(folder)
+    if isinstance(source, bytes):
+        atomic_write_bytes(path, source)
+    else:
+        atomic_copy(source, path)
+    atomic_write_bytes(folder / SET_NAME, source_hash.encode())
     return path
 
 

@@ -32,7 +32,7 @@ from engine.convert.pitch.base import PitchExtractor
 from engine.convert.runtime import ConversionModels
 from engine.executor import CancelToken, GpuExecutor, Priority
 from engine.files import atomic_copy
-from engine.training.checkpoints import save_checkpoint
+from engine.training.checkpoints import checkpoint_set, save_checkpoint
 from engine.training.errors import CpuTrainingNotAllowedError, NotEnoughAudioError
 from engine.training.export import export_payload, write_payload
 from engine.training.index_build import build_index
@@ -173,9 +173,13 @@ class TrainingService:
             )
 
         training_set = await run_on_thread(calls, prepare)
-        if before is None or before.source_hash != training_set.source_hash:
+        checkpoints = work_dir / CHECKPOINT_FOLDER
+        trained_on = await asyncio.to_thread(checkpoint_set, checkpoints)
+        if trained_on is None and before is not None:  # a checkpoint from before the marker
+            trained_on = before.source_hash
+        if trained_on != training_set.source_hash:
             # Other recordings than the checkpoints were trained on: start over.
-            await asyncio.to_thread(shutil.rmtree, work_dir / CHECKPOINT_FOLDER, True)
+            await asyncio.to_thread(shutil.rmtree, checkpoints, True)
         return training_set
 
     async def _train(

@@ -1,8 +1,8 @@
 """``PARROT_ENGINE=ray`` end to end: the real bot on the fake Discord, its engine on Ray Serve
 replicas of a local 2-CPU cluster running the random checkpoints. Enrolment, a streamed
-/say, a cover posted back, a training whose model comes back; a replica killed mid-utterance
-ends that utterance with a message and the next one plays; a replica killed mid-cover costs a
-retry, not the cover.
+/say, a cover posted back; a replica killed mid-utterance ends that utterance with a message
+and the next one plays; a replica killed mid-cover costs a retry, not the cover; a replica
+killed mid-training costs the epochs since its last checkpoint, not the training.
 
 One cluster for the module; the tests run in order and share its replica.
 """
@@ -35,6 +35,7 @@ from engine.api import (
     WorkerLostError,
     describe_workers,
 )
+from engine.training.checkpoints import checkpoint_set
 from tests.bot.test_cover_e2e import COVER_WAIT_S, cover, enrol
 from tests.bot.test_speech_e2e import in_voice, say
 from tests.conftest import TEST_TOKEN, started_bot
@@ -192,23 +193,35 @@ async def test_a_cover_survives_its_replica_dying_once(
     assert await ray_bot.store.jobs.unfinished() == []
 
 
-async def test_a_training_runs_on_a_replica_and_its_model_comes_back(
-    ray_bot: ParrotBot, speech_clips: dict[str, Path], tmp_path: Path
+async def test_a_training_resumes_from_its_checkpoint_when_its_replica_dies(
+    ray_bot: ParrotBot, speech_clips: dict[str, Path], tmp_path: Path, ray_cluster: set[str]
 ) -> None:
     reports: list[TrainingProgress] = []
-    params = TrainingParams(epochs=1, batch_size=2, allow_cpu=True, min_speech_seconds=2.0)
-    trained = await ray_bot.engine.train(
-        [speech_clips["wav"]],
-        tmp_path / "work",
-        tmp_path / "out",
-        params,
-        name="trained",
-        progress=reports.append,
+    work = tmp_path / "work"
+    checkpoint_kept = asyncio.Event()
+
+    def watch(progress: TrainingProgress) -> None:
+        reports.append(progress)
+        if checkpoint_set(work / "checkpoints") is not None:
+            checkpoint_kept.set()  # the replica sent its first checkpoint back
+
+    params = TrainingParams(
+        epochs=12, batch_size=2, save_every_epochs=1, allow_cpu=True, min_speech_seconds=2.0
+    )  # an epoch takes about a second here: time to kill it mid-way
+    training = asyncio.create_task(
+        ray_bot.engine.train(
+            [speech_clips["wav"]], work, tmp_path / "out", params, name="trained", progress=watch
+        )
     )
+    await asyncio.wait_for(checkpoint_kept.wait(), 300)
+    before = len(reports)
+    assert not training.done()
+    await kill_replica(ray_bot.engine, ray_cluster)
+    trained = await asyncio.wait_for(training, 600)
 
     assert trained.model == tmp_path / "out" / "trained.pth" and trained.index.is_file()
-    assert trained.epochs == 1 and trained.seconds_of_audio > 2.0
+    assert trained.epochs == 12 and trained.seconds_of_audio > 2.0
     info = await ray_bot.engine.describe_singing_model(trained.model, trained.index)
     assert (info.version, info.sample_rate, info.has_f0) == (RvcVersion.V2, 40_000, True)
-    assert reports and {report.stage for report in reports} >= {"training"}
-    assert reports[-1].fraction >= reports[0].fraction
+    after = [report for report in reports[before:] if report.stage == "training"]
+    assert after and min(report.epoch for report in after) >= 1  # not from scratch

@@ -16,7 +16,7 @@ from engine.config import EngineConfig
 from engine.convert.describe import describe_voice_files
 from engine.engine import Engine
 from engine.executor import GpuExecutor
-from engine.training.checkpoints import checkpoint_path
+from engine.training.checkpoints import checkpoint_path, checkpoint_set, place_checkpoint
 from engine.training.errors import (
     CpuTrainingNotAllowedError,
     NotEnoughAudioError,
@@ -89,8 +89,13 @@ async def test_a_cancelled_job_leaves_no_model_and_resumes_to_the_end(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert not out.exists() or not list(out.iterdir())
-    assert checkpoint_path(work / "checkpoints").is_file()
+    kept = work / "checkpoints"
+    assert checkpoint_path(kept).is_file() and checkpoint_set(kept) is not None
 
+    # It resumes from the checkpoint alone in a new work folder (as a Ray replica gets it:
+    # no prepared training set there, only the checkpoint and the name of its set).
+    work = tmp_path / "elsewhere"
+    place_checkpoint(work / "checkpoints", checkpoint_path(kept), checkpoint_set(kept) or "")
     seen: list[TrainingProgress] = []
     result = await engine.train([clip], work, out, FAST, name="ana", progress=seen.append)
     assert (result.model, result.index) == (out / "ana.pth", out / "ana.index")
