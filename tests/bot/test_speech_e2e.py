@@ -421,6 +421,8 @@ async def test_missing_model_and_busy_engine_are_explained(stage: Stage) -> None
     member, voice = fake.add_member(guild, "bea"), olive(stage)
     await in_voice(parrot, fake, guild, member)
     executor = await parrot.engine._started()
+    # what an earlier test stopped may still have a step in flight: start from an idle engine
+    await eventually(lambda: not executor.busy and not executor.queued, "an idle engine", 30)
     release = threading.Event()
     max_queued, executor.max_queued = executor.max_queued, 1
     blocker = asyncio.ensure_future(
