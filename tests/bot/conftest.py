@@ -96,7 +96,9 @@ def reply_text(log: Any) -> str:
 
 @pytest.fixture
 def endless_cover(running_bot: ParrotBot, monkeypatch: pytest.MonkeyPatch) -> EndlessCover:
-    """``Engine.cover`` replaced by a stand-in that never finishes (see cover_support)."""
+    """``Engine.cover`` replaced by a stand-in that never finishes (see cover_support); the
+    engine's check at the job's turn says the weights are there (none are, in this bot)."""
     cover = EndlessCover()
     monkeypatch.setattr(running_bot.engine, "cover", cover)
+    monkeypatch.setattr(running_bot.engine, "check_cover_available", cover.check_available)
     return cover

@@ -15,6 +15,7 @@ from bot.exts.covers.request import KIND
 from bot.exts.covers.runner import CoverRunner
 from bot.store.jobs import Job
 from bot.store.models import Voice
+from engine.api import SingingMethod
 from tests.fakediscord import FakeGuild
 
 
@@ -27,6 +28,11 @@ class EndlessCover:
     async def __call__(self, song: Path, profile: Any, **options: Any) -> Any:
         self.started.append(profile.folder)
         await asyncio.Event().wait()
+
+    async def check_available(self, method: SingingMethod, **options: Any) -> SingingMethod:
+        """Stands in for ``Engine.check_cover_available``: sung by a model, so no voice
+        conditionals are needed either."""
+        return SingingMethod.RVC
 
 
 async def submit(parrot: ParrotBot, guild: FakeGuild, member: dict[str, Any], voice: Voice) -> Job:

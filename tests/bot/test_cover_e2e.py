@@ -307,6 +307,8 @@ async def test_links_and_style_are_checked_and_the_engine_waits_for_the_deferral
     comes by link from a local site that only this test opens (the cog's ``links``)."""
     owner = people["owner"]
     voice = await add_voice(cover_bot, "Olive", owner, guild)
+    conditionals = cover_bot.library.folder(voice.id) / f"conds-{cover_bot.engine.backend_name}.pt"
+    conditionals.write_bytes(b"never read")  # a zero-shot cover wants them to exist
     engine_saw: list[list[int]] = []
     submitted: list[Any] = []
 

@@ -1,12 +1,14 @@
 """Voices after a TTS model switch, through the real bot and the fake Discord: rebuilt in
 the background after login (on the random Chatterbox), and what members read meanwhile in
-``/voice list``, ``/voice info`` and ``/say``."""
+``/voice list``, ``/voice info``, ``/say`` and ``/cover``."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.client import ParrotBot
 from bot.runtime import build_engine, sample_limits
@@ -16,7 +18,9 @@ from bot.store.audit import ActorKind, AuditAction
 from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
 from bot.store.rebuilds import RebuildState
 from bot.voices.files import VoiceLibrary
+from engine.api import SingingMethod
 from tests.bot.conftest import reply_text, sub
+from tests.bot.test_cover_e2e import cover
 from tests.bot.test_speech_e2e import in_voice, say
 from tests.conftest import started_bot
 from tests.fakediscord import FakeDiscord, FakeGuild
@@ -68,6 +72,8 @@ async def test_members_read_that_voices_are_being_prepared(
     fake_discord: FakeDiscord,
     guild: FakeGuild,
     people: dict[str, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     assert await startup_rebuild(running_bot) is None  # nothing to rebuild at this start
     owner = people["owner"]
@@ -105,6 +111,21 @@ async def test_members_read_that_voices_are_being_prepared(
     ) in reply_text(log)
     log = await say(fake_discord, guild, owner, "Hello.", voice=broken.id)
     assert "could not be prepared for the new model; its owner can add a sample" in reply_text(log)
+
+    # A zero-shot cover sings with the conditionals too: refused the same way, before the
+    # song is taken (the engine's weight check is a stand-in: this bot has no cover models).
+    async def zero_shot(method: SingingMethod, **options: Any) -> SingingMethod:
+        return SingingMethod.ZERO_SHOT
+
+    monkeypatch.setattr(running_bot.engine, "check_cover_available", zero_shot)
+    song = tmp_path / "song.mp3"
+    song.write_bytes(b"never read")
+    log = await cover(fake_discord, guild, owner, song, waiting.id)
+    await fake_discord.wait_for(lambda: log.answered and bool(log.followups), 30)
+    assert "The voice **Waiting** is being prepared for the new model" in reply_text(log)
+    assert not running_bot.cover_runner.jobs_dir.exists() or not any(
+        running_bot.cover_runner.jobs_dir.iterdir()
+    )
 
 
 async def seed_voice_of_another_model(settings: Settings, clip: Path) -> tuple[str, bytes]:

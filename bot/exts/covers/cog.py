@@ -32,8 +32,10 @@ from bot.exts.covers.views import CancelCoverButton, cancel_view
 from bot.links import SongLink
 from bot.links.policy import MAX_LINK_LENGTH
 from bot.store.jobs import Job
+from bot.store.models import Voice
 from bot.training.data import trained_singer
 from bot.voice_lookup import VOICE_HELP, actor_of, usable_voice
+from bot.voices.rebuild import ready_profile
 from engine.api import PitchMethod, SingingMethod
 
 if TYPE_CHECKING:
@@ -161,7 +163,7 @@ class CoversCog(commands.Cog):
         try:
             await interaction.response.defer(thinking=True)
             path, song_name = await self._receive(
-                interaction, source, singing_method, chosen.rvc_model is not None, style
+                interaction, source, singing_method, chosen, style
             )
         finally:
             self._receiving.discard(member.id)
@@ -242,20 +244,24 @@ class CoversCog(commands.Cog):
         interaction: discord.Interaction,
         source: discord.Attachment | SongLink,
         method: SingingMethod,
-        has_model: bool,
+        voice: Voice,
         style: CoverStyle,
     ) -> tuple[Path, str]:
-        """After the deferral: the engine's models for this cover, then the song on disk
-        under the jobs folder and the name to show for it. A refusal here withdraws the
-        public "thinking…" message first, so that only the member reads it."""
+        """After the deferral: the engine's models for this cover (and for zero-shot, the
+        voice's conditionals for the current model), then the song on disk under the jobs
+        folder and the name to show for it. A refusal here withdraws the public
+        "thinking…" message first, so that only the member reads it."""
         limits = song_limits(self.bot.settings)
         folder = self.runner.jobs_dir
+        bot = self.bot
         try:
-            await self.bot.engine.check_cover_available(
+            chosen = await bot.engine.check_cover_available(
                 method,
-                has_singing_model=has_model,
+                has_singing_model=voice.rvc_model is not None,
                 pitch_method=style.conversion_params().pitch_method,
             )
+            if chosen is SingingMethod.ZERO_SHOT:  # a voice still being prepared says so now
+                await ready_profile(bot.store, bot.library, bot.engine, voice)
             if isinstance(source, discord.Attachment):
                 suffix = check_audio_attachment(source, max_bytes=limits.max_bytes)
                 path = await download_attachment(

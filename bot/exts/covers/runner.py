@@ -20,8 +20,9 @@ from bot.store import Store
 from bot.store.jobs import Job
 from bot.store.models import JobState
 from bot.voices.files import VoiceLibrary
+from bot.voices.rebuild import ready_profile
 from bot.voices.standing import why_not_now
-from engine.api import SingingParams, VoiceEngine
+from engine.api import SingingMethod, SingingParams, VoiceEngine
 
 log = logging.getLogger(__name__)
 
@@ -178,15 +179,27 @@ class CoverRunner(JobRunner[_State, CoverUpdate, Any]):
         if problem is not None or voice is None:
             raise UserFacingError(problem or VOICE_DELETED)
         assert job.input_path is not None
+        singing_model = singing_model_paths(self.library, voice)
+        conversion = requested_conversion(job.params)
+        method = await self.engine.check_cover_available(
+            requested_method(job.params),
+            has_singing_model=singing_model is not None,
+            pitch_method=conversion.pitch_method,
+        )
+        profile = (  # zero-shot sings with the voice's conditionals for the current model
+            await ready_profile(self.store, self.library, self.engine, voice)
+            if method is SingingMethod.ZERO_SHOT
+            else self.engine.profile(self.library.folder(voice.id))
+        )
         output = self.settings.covers_dir / f"{job.id}.ogg"
         await asyncio.to_thread(output.parent.mkdir, parents=True, exist_ok=True)
         return await self.engine.cover(
             self.library.path(job.input_path),
-            self.engine.profile(self.library.folder(voice.id)),
-            singing_model=singing_model_paths(self.library, voice),
-            method=requested_method(job.params),
+            profile,
+            singing_model=singing_model,
+            method=method,
             params=requested_cover(job.params),
-            conversion=requested_conversion(job.params),
+            conversion=conversion,
             singing=SingingParams(decoder_steps=self.settings.singing_decoder_steps, seed=0),
             output=output,
             progress=state.on_progress,
