@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.client import ParrotBot, create_bot
 from bot.settings import Settings
-from tests.bot.test_speech_e2e import in_voice
+from tests.bot.speech_support import in_voice
 from tests.conftest import TEST_TOKEN
 from tests.fakediscord import FakeDiscord, FakeGuild
 from tests.fakediscord.shards import shard_of

@@ -150,8 +150,8 @@ class GuildPlayer:
             self._queue.get_nowait()
         for utterance in kept:
             self._queue.put_nowait(utterance)
-        if current is not None and self.current is current and id(current) in dropped:
-            self.skip()
+        if self.current is not None and id(self.current) in dropped:
+            self.skip()  # the one playing, or one the loop took meanwhile and is admitting
         for utterance, why in refused:
             await self._tell(utterance, why)
         return len(refused)

@@ -1,6 +1,7 @@
-"""Cover jobs for tests of the runner around them: a stand-in for ``Engine.cover`` that never
-finishes (a test double: what is under test is the runner and what Discord receives, not the
-singing, which test_cover_e2e covers), and jobs submitted as ``/cover`` would."""
+"""Covers in tests: a voice enrolled for real and ``/cover`` with an attached song (the
+end-to-end modules), and for tests of the runner around the singing, a stand-in for
+``Engine.cover`` that never finishes (a test double: what is under test there is the runner
+and what Discord receives, not the singing) with jobs submitted as ``/cover`` would."""
 
 from __future__ import annotations
 
@@ -13,10 +14,63 @@ from bot.client import ParrotBot
 from bot.exts.covers.reporter import DiscordCoverReporter
 from bot.exts.covers.request import KIND
 from bot.exts.covers.runner import CoverRunner
+from bot.runtime import sample_limits
+from bot.store.audit import Who
 from bot.store.jobs import Job
-from bot.store.models import Voice
+from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource
+from bot.voices.enrolment import VoiceEnroller
 from engine.api import SingingMethod
-from tests.fakediscord import FakeGuild
+from tests.fakediscord import FakeDiscord, FakeGuild
+
+COVER_WAIT_S = 240
+"""The longest a cover on the random models may take here."""
+
+
+async def enrol(parrot: ParrotBot, owner: dict[str, Any], guild: FakeGuild, clip: Path) -> Voice:
+    enroller = VoiceEnroller(
+        parrot.store, parrot.library, parrot.engine, sample_limits(parrot.settings)
+    )
+    voice, _ = await enroller.enroll(
+        "Olive",
+        [clip],
+        owner_id=int(owner["id"]),
+        guild_id=guild.id,
+        visibility=Visibility.GUILD,
+        source=VoiceSource.UPLOAD,
+        consent=Consent.now(ConsentPath.DISCORD),
+        who=Who.cli(),
+    )
+    return voice
+
+
+def attach(
+    fake: FakeDiscord, name: str, path: Path, data: bytes | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    payload = fake.add_attachment(path.name, data or path.read_bytes(), None)
+    payload["filename"] = path.name
+    return {"name": name, "type": 11, "value": payload["id"]}, payload
+
+
+async def cover(
+    fake: FakeDiscord,
+    guild: FakeGuild,
+    member: dict[str, Any],
+    song: Path,
+    voice: str,
+    **options: Any,
+) -> Any:
+    option, payload = attach(fake, "song", song)
+    extra = [
+        {"name": key, "type": 4 if isinstance(value, int) else 3, "value": value}
+        for key, value in options.items()
+    ]
+    return await fake.slash(
+        guild,
+        member,
+        "cover",
+        [option, {"name": "voice", "type": 3, "value": voice}, *extra],
+        resolved={"attachments": {payload["id"]: payload}},
+    )
 
 
 class EndlessCover:

@@ -15,14 +15,12 @@ import pytest
 from bot.client import ParrotBot
 from bot.exts.covers.request import cover_request, song_limits
 from bot.links import AddressGuard, SongLinks
-from bot.runtime import sample_limits
 from bot.settings import Settings
-from bot.store.audit import Who
-from bot.store.models import Consent, ConsentPath, JobState, Visibility, Voice, VoiceSource
-from bot.voices.enrolment import VoiceEnroller
+from bot.store.models import JobState
 from engine.config import SingingMethod
 from engine.watermark import WATERMARK_THRESHOLD
 from tests.bot.conftest import add_voice, reply_text, sub
+from tests.bot.cover_support import COVER_WAIT_S, attach, cover, enrol
 from tests.checkpoints.rvc import small_rvc_voice, write_index
 from tests.conftest import TEST_TOKEN, started_bot
 from tests.engine.cover_fixtures import song_file_fixture  # noqa: F401
@@ -31,7 +29,6 @@ from tests.fakediscord import FakeDiscord, FakeGuild
 from tests.song_server import serve_songs
 
 EPHEMERAL = 64
-COVER_WAIT_S = 240
 
 
 @pytest.fixture
@@ -55,53 +52,6 @@ async def cover_bot(
 ) -> AsyncIterator[ParrotBot]:
     async with started_bot(cover_settings) as parrot:
         yield parrot
-
-
-async def enrol(parrot: ParrotBot, owner: dict[str, Any], guild: FakeGuild, clip: Path) -> Voice:
-    enroller = VoiceEnroller(
-        parrot.store, parrot.library, parrot.engine, sample_limits(parrot.settings)
-    )
-    voice, _ = await enroller.enroll(
-        "Olive",
-        [clip],
-        owner_id=int(owner["id"]),
-        guild_id=guild.id,
-        visibility=Visibility.GUILD,
-        source=VoiceSource.UPLOAD,
-        consent=Consent.now(ConsentPath.DISCORD),
-        who=Who.cli(),
-    )
-    return voice
-
-
-def attach(
-    fake: FakeDiscord, name: str, path: Path, data: bytes | None = None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    payload = fake.add_attachment(path.name, data or path.read_bytes(), None)
-    payload["filename"] = path.name
-    return {"name": name, "type": 11, "value": payload["id"]}, payload
-
-
-async def cover(
-    fake: FakeDiscord,
-    guild: FakeGuild,
-    member: dict[str, Any],
-    song: Path,
-    voice: str,
-    **options: Any,
-) -> Any:
-    option, payload = attach(fake, "song", song)
-    extra = [
-        {"name": key, "type": 4 if isinstance(value, int) else 3, "value": value}
-        for key, value in options.items()
-    ]
-    return await fake.slash(
-        guild,
-        member,
-        "cover",
-        [option, {"name": "voice", "type": 3, "value": voice}, *extra],
-        resolved={"attachments": {payload["id"]: payload}},
-    )
 
 
 def probe_duration(data: bytes, folder: Path) -> float:

@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.store.audit import Who
 from bot.store.models import Consent, ConsentPath, Visibility, VoiceSource
 from bot.voices.enrolment import VoiceEnroller
-from tests.bot.test_speech_e2e import in_voice, say
+from tests.bot.speech_support import in_voice, say
 from tests.conftest import started_bot
 from tests.engine.test_speech_batched import watch_decoder
 from tests.engine.watermark import watermark_confidence

@@ -3,203 +3,42 @@ transport encryption, the real Chatterbox package on random weights.
 
 One bot (and one model load, one enrolled voice) serves the whole module: each test uses
 members of its own and measures what the voice channel received from its own start.
-:func:`live_stage` builds such a module-wide bot for the other speech modules too.
+:func:`~tests.bot.speech_support.live_stage` builds such a module-wide bot.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-import os
-import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 from unittest.mock import ANY
 
 import numpy as np
 import pytest
 import pytest_asyncio
 
-from bot.client import ParrotBot
-from bot.runtime import sample_limits
-from bot.settings import Settings
 from bot.store.audit import AuditAction, Who
-from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource
-from bot.voice.pcm import to_discord_pcm
-from bot.voices.enrolment import VoiceEnroller
-from engine.api import Engine
+from bot.store.models import Visibility, Voice
 from tests.bot.conftest import add_voice, reply_text, sub
-from tests.conftest import TEST_TOKEN
-from tests.fakediscord import FakeDiscord, FakeGuild, payloads
+from tests.bot.speech_support import (
+    SpeechSpy,
+    Stage,
+    best_match,
+    discord_mono,
+    enrolled_voice,
+    eventually,
+    in_voice,
+    live_stage,
+    quick_speech_settings,
+    say,
+)
+from tests.fakediscord import payloads
 from tests.fakediscord.payloads import MANAGE_GUILD
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 TWO_SENTENCES = "Hello there, friends. This is Parrot speaking."
-
-
-async def eventually(predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-async def enrolled_voice(parrot: ParrotBot, owner: dict[str, Any], clip: Path) -> Voice:
-    """A voice enrolled through the same code as /voice enroll (the commands test covers
-    the Discord side of enrolment)."""
-    enroller = VoiceEnroller(
-        parrot.store, parrot.library, parrot.engine, sample_limits(parrot.settings)
-    )
-    voice, _ = await enroller.enroll(
-        "Olive",
-        [clip],
-        owner_id=int(owner["id"]),
-        guild_id=next(iter(parrot.guilds)).id,
-        visibility=Visibility.GUILD,
-        source=VoiceSource.UPLOAD,
-        consent=Consent.now(ConsentPath.DISCORD),
-        who=Who.cli(),
-    )
-    return voice
-
-
-async def in_voice(
-    parrot: ParrotBot, fake: FakeDiscord, guild: FakeGuild, user: dict[str, Any]
-) -> None:
-    await fake.join_voice(guild, user)
-    cached = parrot.get_guild(guild.id)
-    assert cached is not None
-
-    def seen() -> bool:
-        member = cached.get_member(int(user["id"]))
-        return member is not None and member.voice is not None
-
-    await eventually(seen, "the member's voice state in the bot's cache", 5)
-
-
-class SpeechSpy:
-    """Watches the real engine: the chunks it made and when each text piece's audio was
-    complete (the batched engine streams a piece in several chunks)."""
-
-    def __init__(self, parrot: ParrotBot) -> None:
-        self.chunks: list[Any] = []
-        self.synthesised_at: list[float] = []
-        original = parrot.engine.speak
-
-        async def speak(*args: Any, **kwargs: Any) -> Any:
-            async for chunk in original(*args, **kwargs):
-                self.chunks.append(chunk)
-                if chunk.ends_piece:
-                    self.synthesised_at.append(time.perf_counter())
-                yield chunk
-
-        parrot.engine.speak = speak  # type: ignore[method-assign]
-        self.ready = parrot.engine.check_model_available()
-        self._restore = lambda: setattr(parrot.engine, "speak", original)
-
-    def close(self) -> None:
-        """Unwrap the engine again (the bot outlives one test here)."""
-        self._restore()
-
-
-def best_match(heard: np.ndarray, part: np.ndarray) -> float:
-    """The highest normalised correlation of ``part`` anywhere in ``heard``."""
-    from scipy.signal import correlate
-
-    products = correlate(heard, part, mode="valid", method="fft")
-    energy = np.sqrt(np.convolve(heard**2, np.ones(len(part)), mode="valid"))
-    return float(np.max(products / (energy * np.linalg.norm(part) + 1e-12)))
-
-
-def discord_mono(chunk: Any) -> np.ndarray:
-    pcm = np.frombuffer(to_discord_pcm(chunk.samples, chunk.sample_rate), dtype="<i2")
-    return pcm[::2].astype(np.float32) / 32767
-
-
-async def say(
-    fake: FakeDiscord, guild: FakeGuild, user: dict[str, Any], text: str, **options: Any
-) -> Any:
-    types = {bool: 5, int: 4, float: 10}  # anything else is a string (type 3)
-    opts = [{"name": "text", "type": 3, "value": text}]
-    opts += [{"name": k, "type": types.get(type(v), 3), "value": v} for k, v in options.items()]
-    log = await fake.slash(guild, user, "say", opts)
-    await fake.wait_for(
-        lambda: bool(log.followups) or any(c["type"] == 4 for c in log.callbacks), 60
-    )
-    return log
-
-
-@dataclass
-class Stage:
-    """A fake Discord with one server, and the real bot logged in to it."""
-
-    fake: FakeDiscord
-    guild: FakeGuild
-    bot: ParrotBot
-    people: dict[str, dict[str, Any]] = field(default_factory=dict)
-    voice: Voice | None = None
-    """The module's enrolled voice, if it has one."""
-
-
-@contextlib.asynccontextmanager
-async def live_stage(
-    settings: Settings, workdir: Path, *, engine: Engine | None = None
-) -> AsyncIterator[Stage]:
-    """What the function-scoped fixtures give one test (isolated environment, the fake
-    Discord, ``Bot.start()`` until ready), for a whole module: one model load for all."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in list(os.environ):
-            if name.startswith("PARROT_") or name == "DISCORD_TOKEN":
-                patch.delenv(name)
-        patch.setenv("HF_HUB_OFFLINE", "1")
-        workdir.mkdir(parents=True, exist_ok=True)
-        patch.chdir(workdir)
-        fake = FakeDiscord()
-        await fake.start()
-        try:
-            fake.install(patch)
-            guild = fake.add_guild()
-            parrot = ParrotBot(settings, engine=engine, guild_ready_timeout=0.2)
-            task = asyncio.create_task(parrot.start(TEST_TOKEN))
-            ready = asyncio.create_task(parrot.wait_until_ready())
-            done, _ = await asyncio.wait(
-                {task, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED
-            )
-            if ready not in done:
-                ready.cancel()
-                if task in done:
-                    task.result()  # raises the start-up failure
-                raise TimeoutError("the bot did not become ready")
-            try:
-                yield Stage(fake, guild, parrot)
-            finally:
-                await parrot.close()
-                await asyncio.wait_for(task, 10)
-        finally:
-            await fake.stop()
-
-
-def quick_speech_settings(data_dir: Path, models_dir: Path, **changes: Any) -> Settings:
-    """Speech capped to stay quick on random weights (8 tokens, 2 decoder steps)."""
-    values: dict[str, Any] = {
-        "data_dir": data_dir,
-        "references_dir": data_dir / "references",
-        "discord_token": TEST_TOKEN,
-        "device": "cpu",
-        "models_dir": models_dir,
-        "torch_threads": 1,
-        "min_sample_seconds": 1.0,
-        "speech_decoder_steps": 2,
-        "speech_max_tokens": 8,
-        "say_cooldown_seconds": 0,
-        **changes,
-    }
-    return Settings(**values, _env_file=None)  # type: ignore[call-arg]  # pydantic-settings' own
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

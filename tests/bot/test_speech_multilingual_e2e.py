@@ -22,7 +22,7 @@ from bot.client import ParrotBot
 from bot.store.models import Voice
 from engine.api import TTSModel
 from tests.bot.conftest import reply_text
-from tests.bot.test_speech_e2e import (
+from tests.bot.speech_support import (
     enrolled_voice,
     eventually,
     in_voice,

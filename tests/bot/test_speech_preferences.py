@@ -17,7 +17,7 @@ from bot.settings import Settings
 from bot.store.audit import AuditAction, Who
 from engine.api import TTSModel
 from tests.bot.conftest import reply_text
-from tests.bot.test_speech_e2e import in_voice, say
+from tests.bot.speech_support import in_voice, say
 from tests.conftest import started_bot
 from tests.fakediscord import FakeDiscord, FakeGuild, InteractionLog
 

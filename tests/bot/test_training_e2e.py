@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.store.training import TrainingRepository
 from engine.api import RvcModelInfo
 from tests.bot.conftest import reply_text
-from tests.bot.test_cover_e2e import cover
+from tests.bot.cover_support import cover
 from tests.bot.test_training_commands import train, voice_with_clip
 from tests.checkpoints.rvc_pretrained import rvc_pretrained
 from tests.conftest import TEST_TOKEN, started_bot

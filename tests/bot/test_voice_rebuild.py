@@ -20,8 +20,8 @@ from bot.store.rebuilds import RebuildState
 from bot.voices.files import VoiceLibrary
 from engine.api import SingingMethod
 from tests.bot.conftest import reply_text, sub
-from tests.bot.test_cover_e2e import cover
-from tests.bot.test_speech_e2e import in_voice, say
+from tests.bot.cover_support import cover
+from tests.bot.speech_support import in_voice, say
 from tests.conftest import started_bot
 from tests.fakediscord import FakeDiscord, FakeGuild
 

@@ -36,8 +36,8 @@ from engine.api import (
     describe_workers,
 )
 from engine.training.checkpoints import checkpoint_set
-from tests.bot.test_cover_e2e import COVER_WAIT_S, cover, enrol
-from tests.bot.test_speech_e2e import in_voice, say
+from tests.bot.cover_support import COVER_WAIT_S, cover, enrol
+from tests.bot.speech_support import in_voice, say
 from tests.conftest import TEST_TOKEN, started_bot
 from tests.fakediscord import FakeDiscord, FakeGuild
 from tests.remote.cluster import kill_replica, local_cluster
