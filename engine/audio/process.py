@@ -7,8 +7,6 @@ from math import gcd
 from typing import Literal
 
 import numpy as np
-import pyloudnorm
-from scipy.signal import resample_poly
 
 from engine.audio.types import Audio
 
@@ -61,6 +59,8 @@ def _peak(samples: np.ndarray) -> float:
 def measure_loudness(audio: Audio) -> float:
     """Integrated loudness in LUFS (EBU R128); RMS dBFS for clips too short for the meter."""
     samples = audio.samples.astype(np.float64)
+    import pyloudnorm  # deferred: it imports scipy.signal (0.6 s on every CLI start)
+
     meter = pyloudnorm.Meter(audio.sample_rate)
     if len(samples) > meter.block_size * audio.sample_rate:
         loudness = float(meter.integrated_loudness(samples))
@@ -94,6 +94,8 @@ def resample(audio: Audio, rate: int) -> Audio:
     if rate == audio.sample_rate or len(audio) == 0:
         return Audio(audio.samples, rate)
     divisor = gcd(rate, audio.sample_rate)
+    from scipy.signal import resample_poly  # deferred: 0.6 s on every CLI start
+
     out = resample_poly(audio.samples, rate // divisor, audio.sample_rate // divisor)
     return Audio(out.astype(np.float32), rate)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pyloudnorm
 
 from engine.cover.effects import limit
 from engine.separate.stems import Track
@@ -62,6 +61,8 @@ def mix(
 
 def loudness_lufs(track: Track) -> float:
     """Integrated loudness (EBU R128) of all channels; very short or silent clips read low."""
+    import pyloudnorm  # deferred: it imports scipy.signal (0.6 s on every CLI start)
+
     meter = pyloudnorm.Meter(track.sample_rate)
     if track.duration <= meter.block_size:
         rms = float(np.sqrt(np.mean(track.samples.astype(np.float64) ** 2)))
