@@ -75,10 +75,15 @@ class CancelToken:
 class _Job:
     priority: int
     sequence: int
+    behind: int
+    """1 for a job stepping aside: it runs right after the job whose sequence it took."""
     function: Callable[[CancelToken], Any] = field(compare=False)
     future: Future[Any] = field(compare=False)
     token: CancelToken = field(compare=False)
     label: str = field(compare=False, default="")
+    runs_as: int = field(compare=False, default=-1)
+    """Its own priority (``priority`` is its place in the line, a lower one when it stepped
+    aside)."""
 
 
 class ModelSlot:
@@ -169,10 +174,25 @@ class GpuExecutor:
     def busy(self) -> bool:
         return self._running is not None
 
+    def waiting_behind(self, priority: Priority) -> Priority | None:
+        """The most urgent priority among the jobs waiting behind ``priority``, if any."""
+        with self._condition:
+            lower = [job.runs_as for job in self._heap if job.runs_as > priority]
+        return Priority(min(lower)) if lower else None
+
     def submit(
-        self, function: Callable[[CancelToken], T], *, priority: Priority, label: str = ""
+        self,
+        function: Callable[[CancelToken], T],
+        *,
+        priority: Priority,
+        label: str = "",
+        behind: Priority | None = None,
     ) -> tuple[Future[T], CancelToken]:
-        """Queue ``function(token)``; returns its future and its cancel token."""
+        """Queue ``function(token)``; returns its future and its cancel token.
+
+        ``behind``: a long job of ``priority`` stepping aside once: it goes right after the
+        first job waiting at that (lower) priority, ahead of the others (as ``priority``
+        when none waits)."""
         token = CancelToken()
         future: Future[T] = Future()
         with self._condition:
@@ -183,9 +203,13 @@ class GpuExecutor:
                     f"the voice engine is busy ({len(self._heap)} jobs waiting); "
                     "try again in a minute"
                 )
-            heapq.heappush(
-                self._heap, _Job(priority, next(self._sequence), function, future, token, label)
-            )
+            ahead = [job for job in self._heap if behind is not None and job.runs_as == behind]
+            if ahead:
+                first = min(ahead)
+                key = (first.priority, first.sequence, 1)
+            else:
+                key = (priority, next(self._sequence), 0)
+            heapq.heappush(self._heap, _Job(*key, function, future, token, label, priority))
             self._condition.notify()
         return future, token
 
@@ -266,7 +290,7 @@ class GpuExecutor:
             slot.release()
 
     def _note_duration(self, job: _Job, seconds: float) -> None:
-        priority = Priority(job.priority)
+        priority = Priority(job.runs_as)
         self.longest_job[priority] = max(self.longest_job.get(priority, 0.0), seconds)
 
     def shutdown(self, *, wait: bool = True) -> None:

@@ -76,31 +76,43 @@ class SpeechBatch:
         self._decoder_backend = None
 
     # worker thread ---------------------------------------------------------------------------
-    def run(self, token: CancelToken) -> None:
-        """Decode until no sentence is left (or the engine shuts down)."""
+    def run(self, token: CancelToken, step_aside: Callable[[], bool] | None = None) -> bool:
+        """Decode until no sentence is left (or the engine shuts down); True when it stopped
+        early because ``step_aside()`` (asked after every step) said so: the sentences stay
+        in the batch, and the next run goes on with them."""
         try:
             backend = self._backend_source()
             decoder = self._decoder_for(backend)
         except Exception as error:  # the model did not load (missing weights, memory)
             self.fail_all(error)
-            return
+            return False
         while True:
             if token.cancelled:
                 self.fail_all(JobCancelledError("the engine is shutting down"))
-                return
+                return False
             self._drop_cancelled(decoder)
             self._join_waiting(backend, decoder)
             if not self._active:
-                return
+                return False
             try:
                 output = decoder.step()
             except Exception as error:  # the shared step failed: nobody's sentence goes on
                 log.exception("a speech decode step failed")
                 self.fail_all(error)
                 self._decoder = None
-                return
+                return False
             self._record(output)
             self._vocode(backend, decoder)
+            if step_aside is not None and step_aside():
+                return True
+
+    def least_lead(self) -> float:
+        """The least audio any listener of the batch has ahead of playback (seconds; 0 for
+        a text whose first audio has not come yet)."""
+        with self._lock:
+            waiting = list(self._waiting)
+        utterances = [sentence.utterance for sentence in self._active.values()] + waiting
+        return min((utterance.lead() for utterance in utterances), default=0.0)
 
     def _decoder_for(self, backend: BatchedSpeechBackend) -> SpeechDecoder:
         if self._decoder is None or self._decoder_backend is not backend:

@@ -5,10 +5,13 @@ when ``max_batch`` texts are being spoken), makes sure one executor job is decod
 and yields the text's audio as the job hands it over: the first piece of a sentence
 after ``first_audio_tokens`` speech tokens, before the sentence is finished.
 
-The decoding job runs at speech priority for as long as any sentence is left, so
-enrolment and cover pieces run between texts; a text that arrives while one of their
-pieces runs waits for that piece (``bench/concurrency.py`` reports how long). A text
-that arrives while the job runs joins the batch at the next step.
+The decoding job runs at speech priority for as long as any sentence is left. Enrolment,
+cover and training pieces run between texts, and also while texts go on whenever every
+listener has more audio ahead of playback than the longest such piece has taken: then the
+job steps aside for one piece at most every :data:`STEP_ASIDE_EVERY_S` (a GPU making
+speech faster than real time leaves room; a CPU slower than real time never does). A text
+that arrives while one of their pieces runs waits for that piece (``bench/concurrency.py``
+reports how long); one that arrives while the job runs joins the batch at the next step.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
+import time
 from collections.abc import AsyncGenerator
 from concurrent.futures import Future
 from typing import Any
@@ -29,6 +33,13 @@ from engine.tts.backend import BatchedSpeechBackend
 from engine.tts.decode.params import DecoderBusyError
 from engine.tts.params import SpeechParams
 from engine.tts.profile import VoiceProfile
+
+STEP_ASIDE_EVERY_S = 4.0
+"""The least decoding between two pieces of other work run in the middle of speech."""
+UNKNOWN_PIECE_S = 2.0
+"""What a piece of other work is assumed to take before one has been timed."""
+LEAD_MARGIN_S = 0.5
+"""Audio every listener keeps beyond the piece's length when the job steps aside."""
 
 
 class SpeechScheduler:
@@ -57,6 +68,8 @@ class SpeechScheduler:
         self._speaking: set[Utterance] = set()
         self._lock = threading.Lock()
         self._job_queued = False
+        self._decoding_since = 0.0
+        """When the running job began decoding, or last stepped aside (worker thread)."""
         worker.on_unload(self._batch.forget_decoder)
         self._backend = backend
 
@@ -95,9 +108,9 @@ class SpeechScheduler:
             self._executor_submit()
             self._job_queued = True
 
-    def _executor_submit(self) -> None:
+    def _executor_submit(self, behind: Priority | None = None) -> None:
         future, _ = self.executor.submit(
-            self._decode, priority=Priority.SPEECH, label="speech batch"
+            self._decode, priority=Priority.SPEECH, label="speech batch", behind=behind
         )
         future.add_done_callback(self._job_done)
 
@@ -109,19 +122,41 @@ class SpeechScheduler:
             self._batch.fail_all(JobCancelledError("the engine is shutting down"))
 
     def _decode(self, token: CancelToken) -> None:
+        aside: list[Priority] = []
+
+        def step_aside() -> bool:
+            waiting = self._room_for_other_work()
+            if waiting is not None:
+                aside.append(waiting)
+            return waiting is not None
+
+        self._decoding_since = time.monotonic()
         try:
-            self._batch.run(token)
+            self._batch.run(token, step_aside)
         finally:
             with self._lock:
                 self._job_queued = False
                 if self._batch.has_work() and not token.cancelled:
-                    # A text arrived after the job's last look at the queue.
+                    # Texts go on after one piece of other work, or a text arrived after
+                    # the job's last look at the queue.
                     try:
-                        self._executor_submit()
+                        self._executor_submit(behind=aside[-1] if aside else None)
                     except Exception as error:  # a full queue or a shutdown
                         self._batch.fail_all(error)
                     else:
                         self._job_queued = True
+
+    def _room_for_other_work(self) -> Priority | None:
+        """The priority of other work to let run now, if every listener can spare it."""
+        if time.monotonic() - self._decoding_since < STEP_ASIDE_EVERY_S:
+            return None
+        waiting = self.executor.waiting_behind(Priority.SPEECH)
+        if waiting is None:
+            return None
+        piece = self.executor.longest_job.get(waiting, UNKNOWN_PIECE_S)
+        if self._batch.least_lead() < piece + LEAD_MARGIN_S:
+            return None
+        return waiting
 
     def _loaded_backend(self) -> BatchedSpeechBackend:
         """The backend with weights on the device; a backend unloaded behind the slot's

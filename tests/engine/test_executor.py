@@ -59,6 +59,42 @@ async def test_higher_priority_runs_first(executor: GpuExecutor) -> None:
     assert order == ["speech-1", "speech-2", "enrol", "cover"]
 
 
+async def test_a_job_stepping_aside_goes_right_behind_the_first_waiting_one(
+    executor: GpuExecutor,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    order: list[str] = []
+    first = asyncio.ensure_future(executor.run(blocker(started, release), priority=Priority.SPEECH))
+    await wait_event(started)
+
+    def record(name: str):
+        return lambda _: order.append(name)
+
+    covers = [
+        asyncio.ensure_future(executor.run(record(name), priority=Priority.COVER))
+        for name in ("cover-1", "cover-2")
+    ]
+    await asyncio.sleep(0.05)
+    assert executor.waiting_behind(Priority.SPEECH) is Priority.COVER
+    assert executor.waiting_behind(Priority.COVER) is None
+
+    def slow_speech(_: CancelToken) -> None:
+        time.sleep(0.3)
+        order.append("speech")
+
+    future, _ = executor.submit(
+        slow_speech, priority=Priority.SPEECH, label="speech", behind=Priority.COVER
+    )
+    alone, _ = executor.submit(  # nothing waits at that priority: its own place
+        record("speech-2"), priority=Priority.SPEECH, behind=Priority.TRAINING
+    )
+    release.set()
+    await asyncio.gather(first, *covers, asyncio.wrap_future(future), asyncio.wrap_future(alone))
+    assert order == ["speech-2", "cover-1", "speech", "cover-2"]
+    # its time counts as speech's, not as the covers' it queued among
+    assert executor.longest_job[Priority.COVER] < 0.2 <= executor.longest_job[Priority.SPEECH]
+
+
 async def test_full_queue_answers_busy_at_once(executor: GpuExecutor) -> None:
     started, release = threading.Event(), threading.Event()
     running = asyncio.ensure_future(

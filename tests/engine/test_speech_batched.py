@@ -20,7 +20,9 @@ import pytest
 import pytest_asyncio
 
 from engine.api import DecoderBusyError, Engine, EngineConfig, SampleLimits, SpeechParams
-from engine.speech import SpeechChunk
+from engine.executor import Priority
+from engine.speech import SpeechChunk, scheduler
+from engine.speech.utterance import Utterance
 from engine.tts import VoiceProfile
 from tests.engine.watermark import watermark_confidence
 
@@ -200,6 +202,38 @@ async def test_a_cancelled_text_leaves_the_batch_at_the_next_step(
         await asyncio.sleep(0.01)
     assert len(watch.step_times) - steps_before <= 2
     assert len(watch.step_times) - steps_before < 400 - FIRST_AUDIO_TOKENS
+
+
+@pytest.mark.parametrize("listeners_ahead", [True, False])
+async def test_other_work_runs_amid_speech_only_while_listeners_have_audio_ahead(
+    engine: Engine,
+    enrolled: VoiceProfile,
+    watch: DecoderWatch,
+    monkeypatch: pytest.MonkeyPatch,
+    listeners_ahead: bool,
+) -> None:
+    """A listener's lead is a test double here (a GPU's pace, or a starving listener)."""
+    monkeypatch.setattr(scheduler, "STEP_ASIDE_EVERY_S", 0.0)
+    lead = (lambda self: 100.0 if self._first_delivery else 0.0) if listeners_ahead else None
+    monkeypatch.setattr(Utterance, "lead", lead or (lambda self: 0.0))
+    executor = await engine._started()
+    ran_at: list[float] = []
+    steps_before = len(watch.step_times)
+    long = SpeechParams(max_tokens_per_chunk=50, decoder_steps=2, seed=3)
+    stream = engine.speak(enrolled, "A long sentence with time to spare.", long)
+    first = await anext(stream)
+    cover = executor.run(lambda _: ran_at.append(time.monotonic()), priority=Priority.COVER)
+    rest, _ = await asyncio.gather(collect(stream), cover)
+    assert not first.ends_piece and rest[-1].ends_piece  # the text went on to its end
+    steps = watch.step_times[steps_before:]
+    if listeners_ahead:  # one piece of other work ran between two decode steps
+        assert steps[0] < ran_at[0] < steps[-1]
+    else:  # speech kept the worker until the text was done
+        assert ran_at[0] > steps[-1]
+
+
+async def collect(stream: AsyncIterator[SpeechChunk]) -> list[SpeechChunk]:
+    return [chunk async for chunk in stream]
 
 
 async def test_a_broken_voice_ends_only_its_own_text(
