@@ -192,13 +192,13 @@ class GpuExecutor:
 
         ``behind``: a long job of ``priority`` stepping aside once: it goes right after the
         first job waiting at that (lower) priority, ahead of the others (as ``priority``
-        when none waits)."""
+        when none waits). It is work already accepted, so a full queue takes it too."""
         token = CancelToken()
         future: Future[T] = Future()
         with self._condition:
             if self._stopping:
                 raise RuntimeError("the engine is shutting down")
-            if len(self._heap) >= self.max_queued:
+            if len(self._heap) >= self.max_queued and behind is None:  # stepping aside: not new
                 raise EngineBusyError(
                     f"the voice engine is busy ({len(self._heap)} jobs waiting); "
                     "try again in a minute"

@@ -104,6 +104,8 @@ async def test_full_queue_answers_busy_at_once(executor: GpuExecutor) -> None:
     queued = [executor.submit(lambda _: None, priority=Priority.SPEECH) for _ in range(4)]
     with pytest.raises(EngineBusyError, match="busy"):
         executor.submit(lambda _: None, priority=Priority.SPEECH)
+    # a job stepping aside is work already accepted: a full queue takes it
+    queued.append(executor.submit(lambda _: None, priority=Priority.SPEECH, behind=Priority.COVER))
     release.set()
     await running
     for future, _ in queued:
