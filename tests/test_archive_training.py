@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,34 +21,19 @@ from bot.training.data import sample_copy_path, trained_singer, training_audio_d
 from bot.voices import archive as archive_module
 from bot.voices.archive import MANIFEST_NAME, VoiceArchive, VoiceArchiveError
 from bot.voices.files import VoiceLibrary
-from tests.test_library import all_files, fake_wav, make_voice, voice_folders
+from tests.library_support import (  # the fixtures by their names: archives, data_dir, …
+    all_files,
+    archives_fixture,  # noqa: F401
+    data_dir_fixture,  # noqa: F401
+    fake_wav,
+    library_fixture,  # noqa: F401
+    make_voice,
+    store_fixture,  # noqa: F401
+    voice_folders,
+)
 
 SPOKEN = Consent("2026-05-06T07:08:09+00:00", ConsentPath.DISCORD)
 TYPED = Consent("2026-06-07T08:09:10+00:00", ConsentPath.CLI)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-async def store(data_dir: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(data_dir / "parrot.db")
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-@pytest.fixture
-def library(store: Store, data_dir: Path) -> VoiceLibrary:
-    return VoiceLibrary(store, data_dir)
-
-
-@pytest.fixture
-def archives(store: Store, library: VoiceLibrary) -> VoiceArchive:
-    return VoiceArchive(store, library)
 
 
 async def trained_voice(store: Store, library: VoiceLibrary, *, replaced: bool = False) -> Voice:

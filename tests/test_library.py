@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import time
-import wave
 import zipfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +16,8 @@ import pytest
 from bot.store import Store
 from bot.store.audit import AuditAction, Who
 from bot.store.migrations import MigrationError
-from bot.store.models import Consent, ConsentPath, Visibility, Voice, VoiceSource, VoiceStatus
-from bot.store.voices import VoiceNameTakenError, new_id
+from bot.store.models import Visibility, VoiceSource, VoiceStatus
+from bot.store.voices import VoiceNameTakenError
 from bot.usage import SinceError
 from bot.voices.archive import (
     EXPORT_FORMAT,
@@ -33,93 +31,16 @@ from bot.voices.names import VoiceNameError, check_voice_name
 from bot.voices.removal import delete_voice
 from engine.errors import ParrotError, as_sentence
 from engine.files import TEMP_PREFIX
-
-
-def fake_wav(seconds: float = 0.05, rate: int = 8000, seed: int = 0) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        frames = int(seconds * rate)
-        out.writeframes(bytes((seed + i) % 256 for i in range(frames * 2)))
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-async def store(data_dir: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(data_dir / "parrot.db")
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-@pytest.fixture
-def library(store: Store, data_dir: Path) -> VoiceLibrary:
-    return VoiceLibrary(store, data_dir)
-
-
-@pytest.fixture
-def archives(store: Store, library: VoiceLibrary) -> VoiceArchive:
-    return VoiceArchive(store, library)
-
-
-async def make_voice(
-    store: Store,
-    library: VoiceLibrary,
-    name: str = "Alice",
-    *,
-    owner_id: int | None = 100,
-    samples: int = 2,
-    conditionals: bool = False,
-) -> Voice:
-    voice = await store.voices.create(
-        name=name,
-        owner_id=owner_id,
-        guild_id=200,
-        visibility=Visibility.GUILD,
-        source=VoiceSource.UPLOAD,
-        consent=Consent("2026-02-03T04:05:06Z", ConsentPath.DISCORD),
-    )
-    for index in range(samples):
-        sample_id = new_id()
-        path = library.folder(voice.id) / "samples" / f"{sample_id}.wav"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = fake_wav(seed=index)
-        path.write_bytes(data)
-        await store.voices.add_sample(
-            voice_id=voice.id,
-            path=library.relative(path),
-            original_name=f"take {index}.mp3",
-            sha256=hashlib.sha256(data).hexdigest(),
-            duration_s=0.05,
-            sample_rate=8000,
-            sample_id=sample_id,
-        )
-    if conditionals:
-        conds = library.folder(voice.id) / "conds.pt"
-        conds.write_bytes(b"conditionals for " + voice.id.encode())
-        await store.voices.set_conditionals(voice.id, library.relative(conds), "original")
-        await store.voices.set_status(voice.id, VoiceStatus.READY)
-    found = await store.voices.get(voice.id)
-    assert found is not None
-    return found
-
-
-def voice_folders(library: VoiceLibrary) -> set[str]:
-    if not library.voices_dir.exists():
-        return set()
-    return {p.name for p in library.voices_dir.iterdir()}
-
-
-def all_files(root: Path) -> set[Path]:
-    return {p for p in root.rglob("*") if p.is_file()}
+from tests.library_support import (  # the fixtures by their names: archives, data_dir, …
+    all_files,
+    archives_fixture,  # noqa: F401
+    data_dir_fixture,  # noqa: F401
+    fake_wav,
+    library_fixture,  # noqa: F401
+    make_voice,
+    store_fixture,  # noqa: F401
+    voice_folders,
+)
 
 
 def build_zip(path: Path, members: dict[str, bytes | str]) -> Path:

@@ -75,6 +75,17 @@ async def add_voice(
     return voice
 
 
+async def run_command(
+    fake: FakeDiscord, guild: FakeGuild, member: dict[str, Any], name: str, options: Any
+) -> Any:
+    """A slash command, waited for until its last reply (a deferred one's follow-up)."""
+    log = await fake.slash(guild, member, name, options)
+    await fake.wait_for(
+        lambda: log.answered and (log.callbacks[0]["type"] != 5 or bool(log.followups))
+    )
+    return log
+
+
 def sub(name: str, **options: Any) -> list[dict[str, Any]]:
     """The options list of a subcommand call, e.g. ``sub("rename", voice=..., new_name=...)``."""
     types = {bool: 5, int: 4, str: 3}

@@ -17,6 +17,7 @@ from bot.store.audit import AuditAction, Who
 from bot.store.models import Visibility
 from bot.voice_lookup import default_voice
 from tests.bot.conftest import add_voice, reply_text, sub
+from tests.bot.conftest import run_command as run
 from tests.conftest import started_bot
 from tests.fakediscord import FakeDiscord, FakeGuild
 from tests.fakediscord.payloads import member as member_payload
@@ -40,17 +41,6 @@ async def parrot(
 ) -> AsyncIterator[ParrotBot]:
     async with started_bot(settings) as started:
         yield started
-
-
-async def run(
-    fake: FakeDiscord, guild: FakeGuild, member: dict[str, Any], name: str, options: Any
-) -> Any:
-    """A command, waited for until its last reply (a deferred one's follow-up)."""
-    log = await fake.slash(guild, member, name, options)
-    await fake.wait_for(
-        lambda: log.answered and (log.callbacks[0]["type"] != 5 or bool(log.followups))
-    )
-    return log
 
 
 async def test_a_hidden_voice_is_refused_in_that_server_only_until_unhidden(

@@ -12,22 +12,12 @@ from typing import Any
 from bot.client import ParrotBot
 from bot.store.jobs import Job
 from bot.store.models import JobState, Visibility
-from tests.bot.conftest import add_voice, reply_text, sub
+from tests.bot.conftest import add_voice, reply_text, run_command, sub
 from tests.bot.cover_support import EndlessCover, submit, until_running, until_sung_from
 from tests.fakediscord import FakeDiscord, FakeGuild
 
 HIDDEN = "The moderators hid the voice **{}** in this server, so this cover was stopped."
 PRIVATE = "The voice **{}** was made private by its owner, so this cover was stopped."
-
-
-async def command(
-    fake: FakeDiscord, guild: FakeGuild, member: dict[str, Any], name: str, options: Any
-) -> Any:
-    log = await fake.slash(guild, member, name, options)
-    await fake.wait_for(
-        lambda: log.answered and (log.callbacks[0]["type"] != 5 or bool(log.followups))
-    )
-    return log
 
 
 async def ended_with(parrot: ParrotBot, job: Job, state: JobState, error: str | None) -> None:
@@ -60,7 +50,7 @@ async def test_hiding_a_voice_stops_its_covers_in_that_server(
     waiting = await submit(running_bot, guild, owner, olive)  # hidden: its owner too
     elsewhere = await submit(running_bot, guild, other, kept)
 
-    log = await command(
+    log = await run_command(
         fake_discord, guild, admin, "moderate", sub("hide", voice=olive.id, reason="Spam")
     )
     assert "Hid **Olive**" in reply_text(log)
@@ -86,7 +76,7 @@ async def test_making_a_voice_private_stops_other_members_covers_only(
     await until_running(runner, theirs)
     own = await submit(running_bot, guild, owner, olive)
 
-    log = await command(
+    log = await run_command(
         fake_discord, guild, owner, "voice", sub("share", voice=olive.id, shared=False)
     )
     assert "it is private again" in reply_text(log)
