@@ -29,7 +29,7 @@ from bot.voices.archive import MANIFEST_NAME, VoiceArchive
 from bot.voices.files import VoiceLibrary
 from engine.audio.checks import QualityReport
 from engine.tts.profile import PreparedSample, VoiceProfile
-from tests.test_library import fake_wav
+from tests.library_support import fake_wav
 
 ALICE, BOB, MODERATOR, GUILD, OTHER_GUILD = 101, 202, 303, 11, 22
 LONG_AGO = "2020-05-06T07:08:09.000Z"
