@@ -61,6 +61,16 @@ class JobReporter(Protocol[UpdateT_contra, ResultT_contra]):
     async def cancelled(self, job: Job) -> None: ...
 
 
+class JobWithdrawn(Exception):
+    """Raised by ``_work`` when the job may no longer go on (its voice deleted, hidden or
+    made private since it was asked for): it ends ``cancelled`` with this reason, as when
+    the runner stopped it itself (:meth:`JobRunner.recheck_voice`)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(slots=True)
 class WorkState:
     """What a job's own task knows of it; subclasses add what their engine reports."""
@@ -223,13 +233,11 @@ class JobRunner(ABC, Generic[StateT, UpdateT, ResultT]):
             if job.id not in self._stopped:
                 shutting_down = True  # recover() takes it up at the next start
                 raise
-            reason = self._stopped.pop(job.id)
-            await self.store.jobs.finish(job.id, JobState.CANCELLED, error=reason)
-            await self._clean(job)
-            if reason is None:
-                await report_quietly(reporter.cancelled(job), self.kind)
-            else:  # not their doing: say what happened, where they follow the job
-                await report_quietly(reporter.failed(job, reason), self.kind)
+            await self._cancelled(job, reporter, self._stopped.pop(job.id))
+        except JobWithdrawn as withdrawn:
+            self._ending.add(job.id)
+            ticker.cancel()
+            await self._cancelled(job, reporter, withdrawn.reason)
         except Exception as error:
             self._ending.add(job.id)
             ticker.cancel()
@@ -241,6 +249,16 @@ class JobRunner(ABC, Generic[StateT, UpdateT, ResultT]):
             ticker.cancel()
             if not shutting_down:  # each ending above cleans; this is for one that raised
                 await self._clean(job)
+
+    async def _cancelled(
+        self, job: Job, reporter: JobReporter[UpdateT, ResultT], reason: str | None
+    ) -> None:
+        await self.store.jobs.finish(job.id, JobState.CANCELLED, error=reason)
+        await self._clean(job)
+        if reason is None:
+            await report_quietly(reporter.cancelled(job), self.kind)
+        else:  # not their doing: say what happened, where they follow the job
+            await report_quietly(reporter.failed(job, reason), self.kind)
 
     async def _tick(self, job: Job, reporter: JobReporter[UpdateT, ResultT], state: StateT) -> None:
         """Tell people (and the row) where the job stands, at most every interval."""

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.errors import UserFacingError, report_quietly
+from bot.errors import report_quietly
 from bot.exts.covers.singing_models import attach_singing_model
 from bot.jobs.queue import JobQueue
-from bot.jobs.runner import JobReporter, JobRunner, WorkState
+from bot.jobs.runner import JobReporter, JobRunner, JobWithdrawn, WorkState
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.audit import AuditAction, AuditRepository, Who
@@ -190,7 +190,7 @@ class TrainingRunner(JobRunner[_State, TrainingUpdate, TrainingOutcome]):
     async def _train(self, job: Job, state: _State) -> TrainingOutcome:
         voice = await self.store.voices.get(job.voice_id) if job.voice_id else None
         if voice is None or voice.status is not VoiceStatus.READY:
-            raise UserFacingError("The voice of this training was deleted before its turn came.")
+            raise JobWithdrawn("The voice of this training was deleted before its turn came.")
         sources = await training_sources(self.store, self.library, voice)
         trained = await self.engine.train(
             sources.paths,

@@ -108,6 +108,6 @@ async def test_a_hide_from_outside_the_bot_is_caught_when_the_turn_comes(
     async with asyncio.timeout(15):
         while runner.running(waiting.id):
             await asyncio.sleep(0.01)
-    await ended_with(running_bot, waiting, JobState.FAILED, HIDDEN.format("Olive"))
+    await ended_with(running_bot, waiting, JobState.CANCELLED, HIDDEN.format("Olive"))
     assert told(fake_discord, guild, waiting, HIDDEN.format("Olive"))
     assert endless_cover.started == [running_bot.library.folder(first.id)]

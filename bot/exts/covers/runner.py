@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.errors import UserFacingError, report_quietly
+from bot.errors import report_quietly
 from bot.exts.covers.request import KIND, requested_conversion, requested_cover, requested_method
 from bot.exts.covers.singing_models import singing_model_paths
 from bot.jobs.queue import JobQueue
-from bot.jobs.runner import JobReporter, JobRunner, WorkState
+from bot.jobs.runner import JobReporter, JobRunner, JobWithdrawn, WorkState
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.jobs import Job
@@ -177,7 +177,7 @@ class CoverRunner(JobRunner[_State, CoverUpdate, Any]):
         problem = await self.still_allowed(job)
         voice = await self.store.voices.get(job.voice_id) if job.voice_id else None
         if problem is not None or voice is None:
-            raise UserFacingError(problem or VOICE_DELETED)
+            raise JobWithdrawn(problem or VOICE_DELETED)
         assert job.input_path is not None
         singing_model = singing_model_paths(self.library, voice)
         conversion = requested_conversion(job.params)
