@@ -1,20 +1,17 @@
 """Parrot's batched Turbo T3 decode loop against Chatterbox's own ``T3.inference_turbo``,
 on a random 2-layer Turbo T3 (GPT-2 backbone).
 
-Random weights never emit the stop token (nor repeat one token) by themselves: those
-tests bias the speech head.
+What every decoder promises (seeds, bfloat16, stopping, busy, CUDA graphs) is in
+tests.engine.decoder_contract, run here on this decoder's case.
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import torch
-from chatterbox.models.t3.modules.cond_enc import T3Cond
 from torch import Tensor
 from transformers.generation.logits_process import (
     LogitsProcessorList,
@@ -25,35 +22,40 @@ from transformers.generation.logits_process import (
 )
 
 from engine.tts.decode.factory import decoder_for
-from engine.tts.decode.params import DecodeParams, DecoderBusyError, FinishReason, StepOutput
+from engine.tts.decode.params import DecodeParams, FinishReason, StepOutput
 from engine.tts.decode.sampling import turbo_logits
 from engine.tts.decode.turbo import TurboT3Decoder
 from tests.checkpoints.chatterbox_turbo import (
     SPEECH_VOCABULARY,
-    TEXT_VOCABULARY,
-    VOICE_PROMPT_TOKENS,
     random_turbo_t3,
 )
-from tests.engine.test_t3_decode import (
-    BiasedHead,
-    difference_while_tokens_agree,
+from tests.engine.decoder_contract import (  # run here on this module's case  # noqa: F401
+    test_a_full_decoder_is_busy_until_a_request_leaves,
+    test_bfloat16_model_decodes_close_to_float32,
+    test_budget_ends_a_request,
+    test_cuda_graphs_decode_like_eager,
+    test_runaway_repetition_ends_a_request,
+    test_same_seed_gives_the_same_tokens,
+    test_stop_token_ends_a_request,
+)
+from tests.engine.decoder_support import (
+    GREEDY,
+    DecoderCase,
     largest_difference,
     logits_of,
     run,
     tokens_of,
+    turbo_conditioning,
+    turbo_text,
 )
 
 LOGITS_TOLERANCE = 1e-4
 """Largest difference allowed between two float32 computations of the same logits (about
 ±2.6 here): against Chatterbox's loop the measured difference is 0, within a batch of
 eight 2.4e-6."""
-BFLOAT16_TOLERANCE = 0.1
-"""Largest difference allowed between the bfloat16 model's logits (cast to float32) and
-the float32 model's; measured 0.011 to 0.015 over the 20 steps before the greedy tokens
-first differ (bfloat16 keeps about 3 significant digits)."""
 MAX_LENGTH = 512
-GREEDY = DecodeParams(temperature=0.0, max_new_tokens=40)
 SAMPLED = DecodeParams(temperature=0.8, top_k=1000, top_p=0.95, seed=7, max_new_tokens=40)
+conditioning, text = turbo_conditioning, turbo_text
 
 
 @pytest.fixture(scope="module")
@@ -63,28 +65,18 @@ def t3() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
+def case(t3: Any) -> DecoderCase:
+    """The contract's case (tests.engine.decoder_contract): Chatterbox Turbo's GPT-2 T3."""
+    return DecoderCase("turbo", t3, MAX_LENGTH, conditioning, text, SAMPLED)
+
+
+@pytest.fixture(scope="module")
 def alone_runs(t3: Any) -> dict[str, list[StepOutput]]:
     """Twelve steps of a greedy and of a sampled request, each alone in its decoder."""
     return {
         "greedy": alone(t3, seed=1, length=20, params=GREEDY, steps=12),
         "sampled": alone(t3, seed=2, length=9, params=SAMPLED, steps=12),
     }
-
-
-def conditioning(seed: int) -> Any:
-    generator = torch.Generator().manual_seed(seed)
-    return T3Cond(
-        speaker_emb=torch.randn(1, 256, generator=generator),
-        cond_prompt_speech_tokens=torch.randint(
-            0, 6561, (1, VOICE_PROMPT_TOKENS), generator=generator
-        ),
-    )
-
-
-def text(length: int, seed: int) -> Tensor:
-    """GPT-2 tokenizer ids as Turbo's tokenizer returns them: ``(1, n)``, no framing."""
-    generator = torch.Generator().manual_seed(seed)
-    return torch.randint(0, TEXT_VOCABULARY, (1, length), generator=generator)
 
 
 def alone(t3: Any, seed: int, length: int, params: DecodeParams, steps: int) -> list[StepOutput]:
@@ -200,82 +192,6 @@ def test_a_request_decodes_the_same_among_seven_others(
     assert len(tokens_of(outputs, joiner)) == steps - 2
 
 
-def test_same_seed_gives_the_same_tokens(t3: Any) -> None:
-    first = tokens_of(alone(t3, seed=2, length=9, params=SAMPLED, steps=15), 1)
-    again = tokens_of(alone(t3, seed=2, length=9, params=SAMPLED, steps=15), 1)
-    other_seed = dataclasses.replace(SAMPLED, seed=8)
-    other = tokens_of(alone(t3, seed=2, length=9, params=other_seed, steps=15), 1)
-    assert first == again
-    assert first != other
-
-
-def test_bfloat16_model_decodes_close_to_float32(t3: Any) -> None:
-    steps = 10
-    reference = alone(t3, seed=1, length=20, params=GREEDY, steps=steps)
-    half = copy.deepcopy(t3).to(torch.bfloat16)
-    ours = alone(half, seed=1, length=20, params=GREEDY, steps=steps)
-
-    tokens = tokens_of(ours, 1)
-    assert len(tokens) == steps
-    assert all(0 <= token < SPEECH_VOCABULARY for token in tokens)
-    assert all(logits.dtype == torch.float32 for logits in logits_of(ours, 1))
-    assert difference_while_tokens_agree(ours, reference) < BFLOAT16_TOLERANCE
-
-
-def test_stop_token_ends_a_request(t3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    head = BiasedHead(t3.speech_head, t3.hp.stop_speech_token)
-    monkeypatch.setattr(t3, "speech_head", head)
-    decoder = TurboT3Decoder(t3, max_requests=2, max_length=MAX_LENGTH)
-    request = decoder.add_request(conditioning(1), text(10, 1), SAMPLED)
-    first = run(decoder, 1)
-    head.enabled = True  # the logits the next step draws from
-    second = run(decoder, 2)
-    assert second[0].finished == []
-    (finished,) = second[1].finished
-    assert finished.reason is FinishReason.STOP_TOKEN
-    assert finished.tokens == tokens_of(first + second, request)
-    assert len(finished.tokens) == 2
-    assert request not in second[1].tokens
-    assert decoder.active_ids == []
-
-
-def test_budget_ends_a_request(t3: Any) -> None:
-    outputs = alone(t3, seed=1, length=10, params=DecodeParams(max_new_tokens=5), steps=8)
-    (finished,) = [f for output in outputs for f in output.finished]
-    assert finished.reason is FinishReason.BUDGET
-    assert len(finished.tokens) == 5
-    assert outputs[5:] == [StepOutput()] * 3
-
-
-def test_runaway_repetition_ends_a_request(t3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    head = BiasedHead(t3.speech_head, 100)
-    head.enabled = True
-    monkeypatch.setattr(t3, "speech_head", head)
-    params = dataclasses.replace(SAMPLED, repeat_limit=4)
-    outputs = alone(t3, seed=1, length=10, params=params, steps=6)
-    (finished,) = [f for output in outputs for f in output.finished]
-    assert finished.reason is FinishReason.REPETITION
-    assert finished.tokens == [100] * 4
-
-
-def test_a_full_decoder_is_busy_until_a_request_leaves(t3: Any) -> None:
-    decoder = TurboT3Decoder(t3, max_requests=1, max_length=MAX_LENGTH)
-    first = decoder.add_request(conditioning(1), text(10, 1), GREEDY)
-    with pytest.raises(DecoderBusyError):
-        decoder.add_request(conditioning(2), text(10, 2), GREEDY)
-    run(decoder, 2)
-    cancelled = decoder.cancel(first)
-    assert cancelled.reason is FinishReason.CANCELLED
-    assert len(cancelled.tokens) == 2
-    decoder.add_request(conditioning(2), text(10, 2).reshape(-1), GREEDY)  # 1-D works too
-    with pytest.raises(ValueError, match="max_length"):
-        TurboT3Decoder(t3, max_requests=1, max_length=400).add_request(
-            conditioning(1), text(10, 1), GREEDY
-        )
-    with pytest.raises(ValueError, match="max_length"):
-        TurboT3Decoder(t3, max_requests=1, max_length=t3.cfg.n_positions + 1)
-
-
 def test_static_shapes_decode_like_dynamic_ones(
     t3: Any, alone_runs: dict[str, list[StepOutput]]
 ) -> None:
@@ -302,20 +218,12 @@ def test_static_shapes_decode_like_dynamic_ones(
         TurboT3Decoder(t3, max_requests=2, max_length=MAX_LENGTH).use_static_shapes(capture=True)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_graphs_decode_like_eager(t3: Any) -> None:
-    on_gpu = copy.deepcopy(t3).cuda()
-
-    def decode(cuda_graphs: bool) -> list[StepOutput]:
-        decoder = TurboT3Decoder(
-            on_gpu, max_requests=4, max_length=MAX_LENGTH, cuda_graphs=cuda_graphs
+def test_turbo_takes_flat_text_and_refuses_lengths_past_its_positions(t3: Any) -> None:
+    decoder = TurboT3Decoder(t3, max_requests=1, max_length=MAX_LENGTH)
+    decoder.add_request(conditioning(2), text(10, 2).reshape(-1), GREEDY)  # 1-D works too
+    with pytest.raises(ValueError, match="max_length"):
+        TurboT3Decoder(t3, max_requests=1, max_length=400).add_request(
+            conditioning(1), text(10, 1), GREEDY
         )
-        assert decoder.uses_cuda_graphs is cuda_graphs
-        for seed, params in ((1, GREEDY), (2, SAMPLED), (3, DecodeParams(max_new_tokens=3))):
-            decoder.add_request(conditioning(seed), text(10 + seed, seed), params)
-        return run(decoder, 8)
-
-    eager, graphed = decode(False), decode(True)
-    for request in (1, 2):
-        assert tokens_of(graphed, request) == tokens_of(eager, request)
-        assert largest_difference(logits_of(graphed, request), logits_of(eager, request)) < 1e-3
+    with pytest.raises(ValueError, match="max_length"):
+        TurboT3Decoder(t3, max_requests=1, max_length=t3.cfg.n_positions + 1)
