@@ -39,7 +39,7 @@ from engine.api import (
     VoiceNotEnrolledError,
 )
 from engine.tts.profile import PreparedSample, VoiceProfile
-from tests.test_enrolment import QUALITY
+from tests.enrolment_support import QUALITY
 
 
 class StandInEngine:

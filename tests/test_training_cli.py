@@ -17,7 +17,7 @@ from bot.cli.app import app
 from bot.store import Store
 from bot.store.jobs import Job
 from bot.store.models import JobState, Voice, VoiceStatus
-from tests.bot.test_training_commands import StandInTraining, stand_in_fixture  # noqa: F401
+from tests.bot.training_support import StandInTraining, stand_in_fixture  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

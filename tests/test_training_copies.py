@@ -18,7 +18,7 @@ from bot.training.data import sample_copy_path, training_sources
 from bot.voices.enrolment import VoiceEnroller
 from bot.voices.files import VoiceLibrary
 from engine.api import SampleLimits, VoiceEngine, keep_training_copy
-from tests.test_enrolment import StandInEngine
+from tests.enrolment_support import StandInEngine
 
 
 @pytest.fixture

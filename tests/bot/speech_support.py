@@ -25,7 +25,7 @@ from bot.voice.pcm import to_discord_pcm
 from bot.voices.enrolment import VoiceEnroller
 from engine.api import Engine
 from tests.conftest import TEST_TOKEN
-from tests.fakediscord import FakeDiscord, FakeGuild
+from tests.fakediscord import FakeDiscord, FakeGuild, InteractionLog
 
 
 async def eventually(predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
@@ -187,3 +187,27 @@ def quick_speech_settings(data_dir: Path, models_dir: Path, **changes: Any) -> S
         **changes,
     }
     return Settings(**values, _env_file=None)  # type: ignore[call-arg]  # pydantic-settings' own
+
+
+EPHEMERAL = 64
+
+
+def speech_options(command: str, **options: Any) -> list[dict[str, Any]]:
+    """The options of ``/speech <command>`` (floats sent as Discord numbers)."""
+    types = {bool: 5, int: 4, float: 10}
+    inner = [
+        {"name": key, "type": types.get(type(value), 3), "value": value}
+        for key, value in options.items()
+    ]
+    return [{"name": command, "type": 1, "options": inner}]
+
+
+async def ephemeral_command(
+    fake: FakeDiscord, guild: FakeGuild, user: dict[str, Any], name: str, options: Any
+) -> InteractionLog:
+    """A command whose every answer must be ephemeral."""
+    log = await fake.slash(guild, user, name, options)
+    await fake.wait_for(lambda: log.answered)
+    for body in log.messages():
+        assert body.get("flags", 0) & EPHEMERAL, body
+    return log

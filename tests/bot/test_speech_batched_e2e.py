@@ -23,7 +23,7 @@ from bot.store.models import Consent, ConsentPath, Visibility, VoiceSource
 from bot.voices.enrolment import VoiceEnroller
 from tests.bot.speech_support import in_voice, say
 from tests.conftest import started_bot
-from tests.engine.test_speech_batched import watch_decoder
+from tests.engine.decoder_support import watch_decoder
 from tests.engine.watermark import watermark_confidence
 from tests.fakediscord import FakeDiscord, FakeGuild
 

@@ -30,7 +30,8 @@ from tests.bot.speech_support import (
     quick_speech_settings,
     say,
 )
-from tests.bot.test_speech_preferences import run, speech
+from tests.bot.speech_support import ephemeral_command as run
+from tests.bot.speech_support import speech_options as speech
 from tests.checkpoints.chatterbox import shrunk_t3
 from tests.checkpoints.chatterbox_multilingual import (
     TOKENIZER_FILE,

@@ -17,32 +17,13 @@ from bot.settings import Settings
 from bot.store.audit import AuditAction, Who
 from engine.api import TTSModel
 from tests.bot.conftest import reply_text
+from tests.bot.speech_support import ephemeral_command as run
 from tests.bot.speech_support import in_voice, say
+from tests.bot.speech_support import speech_options as speech
 from tests.conftest import started_bot
-from tests.fakediscord import FakeDiscord, FakeGuild, InteractionLog
+from tests.fakediscord import FakeDiscord, FakeGuild
 
 EPHEMERAL = 64
-
-
-def speech(command: str, **options: Any) -> list[dict[str, Any]]:
-    """The options of ``/speech <command>`` (floats sent as Discord numbers)."""
-    types = {bool: 5, int: 4, float: 10}
-    inner = [
-        {"name": key, "type": types.get(type(value), 3), "value": value}
-        for key, value in options.items()
-    ]
-    return [{"name": command, "type": 1, "options": inner}]
-
-
-async def run(
-    fake: FakeDiscord, guild: FakeGuild, user: dict[str, Any], name: str, options: Any
-) -> InteractionLog:
-    """A command whose every answer must be ephemeral."""
-    log = await fake.slash(guild, user, name, options)
-    await fake.wait_for(lambda: log.answered)
-    for body in log.messages():
-        assert body.get("flags", 0) & EPHEMERAL, body
-    return log
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import shutil
 import zipfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,100 +19,30 @@ import soundfile
 from bot.client import ParrotBot
 from bot.exts.covers.messages import singer_text
 from bot.privacy import PrivacyService
-from bot.runtime import sample_limits
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.audit import AuditAction, Who
 from bot.store.jobs import Job
-from bot.store.models import JobState, Visibility, Voice
+from bot.store.models import JobState
 from bot.store.training import TrainingRepository
-from bot.store.voices import new_id
-from bot.training.data import sample_copy_path, trained_singer, training_audio_dir
+from bot.training.data import trained_singer, training_audio_dir
 from bot.voices.removal import delete_voice
 from engine.api import (
     CpuTrainingNotAllowedError,
-    Engine,
     PretrainedWeightsMissingError,
-    TrainedModel,
-    TrainingParams,
-    TrainingProgress,
-    keep_training_copy,
 )
-from tests.bot.conftest import add_voice, reply_text, sub
-from tests.checkpoints.rvc import small_rvc_voice, write_index
+from tests.bot.conftest import reply_text, sub
+from tests.bot.training_support import (  # the stand_in fixture by its name
+    StandInTraining,
+    stand_in_fixture,  # noqa: F401
+    train,
+    voice_with_clip,
+)
 from tests.conftest import TEST_TOKEN, started_bot
 from tests.fakediscord import FakeDiscord, FakeGuild
 
 EPHEMERAL = 64
 WAIT_S = 60
-
-
-class StandInTraining:
-    """``Engine.train`` and ``check_training_available`` without a model: epochs are steps
-    of a loop that waits while it reached ``allowed``; the "model" is a small random RVC
-    export. Like the engine, it resumes from the epoch its work folder recorded."""
-
-    def __init__(self, model: Path, index: Path) -> None:
-        self.model, self.index = model, index
-        self.refusal: Exception | None = None
-        self.allowed = 10**6
-        self.done_epochs = 0
-        self.started_at: list[int] = []
-        self.sources: list[list[Path]] = []
-
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        stand_in = self
-
-        async def check(engine: Engine, params: TrainingParams) -> None:
-            if stand_in.refusal is not None:
-                raise stand_in.refusal
-
-        async def train(engine: Engine, *args: Any, **kwargs: Any) -> TrainedModel:
-            return await stand_in.train(*args, **kwargs)
-
-        monkeypatch.setattr(Engine, "check_training_available", check, raising=False)
-        monkeypatch.setattr(Engine, "train", train, raising=False)
-
-    async def train(
-        self,
-        sources: list[Path],
-        work_dir: Path,
-        output_dir: Path,
-        params: TrainingParams,
-        *,
-        name: str = "model",
-        progress: Any = None,
-    ) -> TrainedModel:
-        self.sources.append(list(sources))
-        work_dir.mkdir(parents=True, exist_ok=True)
-        marker = work_dir / "epoch"
-        start = int(marker.read_text()) if marker.exists() else 0
-        self.started_at.append(start)
-        for epoch in range(start, params.epochs):
-            while epoch >= self.allowed:
-                await asyncio.sleep(0.02)
-            marker.write_text(str(epoch + 1))
-            self.done_epochs = epoch + 1
-            if progress is not None:
-                fraction = (epoch + 1) / params.epochs
-                progress(
-                    TrainingProgress(
-                        "training", epoch + 1, params.epochs, epoch, 2.5, 1.0, 90.0, fraction
-                    )
-                )
-            await asyncio.sleep(0.05)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        model = shutil.copy(self.model, output_dir / f"{name}.pth")
-        index = shutil.copy(self.index, output_dir / f"{name}.index")
-        return TrainedModel(Path(model), Path(index), params.epochs, 7.5)
-
-
-@pytest.fixture(name="stand_in")
-def stand_in_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StandInTraining:
-    index = write_index(tmp_path / "trained.index", 768, count=64)
-    training = StandInTraining(small_rvc_voice("v2", 40_000), index)
-    training.install(monkeypatch)
-    return training
 
 
 @pytest.fixture
@@ -134,66 +63,6 @@ async def trainer_bot(
 ) -> AsyncIterator[ParrotBot]:
     async with started_bot(training_settings) as parrot:
         yield parrot
-
-
-async def voice_with_clip(
-    parrot: ParrotBot,
-    name: str,
-    owner: dict[str, Any],
-    guild: FakeGuild,
-    clip: Path,
-    *,
-    training_copy: bool = True,
-    visibility: Visibility = Visibility.GUILD,
-) -> Voice:
-    """A ready voice whose one sample is ``clip``, prepared as enrolment prepares it (no
-    conditionals: training does not read them)."""
-    voice = await add_voice(parrot, name, owner, guild, visibility=visibility)
-    sample_id = new_id()
-    sample = parrot.library.folder(voice.id) / "samples" / f"{sample_id}.wav"
-    prepared = await parrot.engine.prepare_sample(clip, sample, sample_limits(parrot.settings))
-    if training_copy:
-        copy = sample_copy_path(parrot.library, voice.id, sample_id)
-        await asyncio.to_thread(keep_training_copy, clip, copy, sample_limits(parrot.settings))
-    await parrot.store.voices.add_sample(
-        voice_id=voice.id,
-        path=parrot.library.relative(sample),
-        original_name=clip.name,
-        sha256=prepared.sha256,
-        duration_s=prepared.duration_s,
-        sample_rate=prepared.sample_rate,
-        sample_id=sample_id,
-    )
-    return voice
-
-
-async def train(
-    fake: FakeDiscord,
-    guild: FakeGuild,
-    member: dict[str, Any],
-    voice: str,
-    *,
-    consent: bool = True,
-    recordings: list[Path] = (),  # type: ignore[assignment]  # read only
-    **options: Any,
-) -> Any:
-    attached = [fake.add_attachment(path.name, path.read_bytes(), None) for path in recordings]
-    listed = [
-        {"name": "voice", "type": 3, "value": voice},
-        {"name": "consent", "type": 5, "value": consent},
-        *(
-            {"name": f"recording{number}", "type": 11, "value": payload["id"]}
-            for number, payload in enumerate(attached, start=1)
-        ),
-        *({"name": key, "type": 4, "value": value} for key, value in options.items()),
-    ]
-    return await fake.slash(
-        guild,
-        member,
-        "voice",
-        [{"name": "train", "type": 1, "options": listed}],
-        resolved={"attachments": {payload["id"]: payload for payload in attached}},
-    )
 
 
 async def refusal(fake: FakeDiscord, log: Any) -> str:

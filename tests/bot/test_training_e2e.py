@@ -16,27 +16,17 @@ from bot.store.training import TrainingRepository
 from engine.api import RvcModelInfo
 from tests.bot.conftest import reply_text
 from tests.bot.cover_support import cover
-from tests.bot.test_training_commands import train, voice_with_clip
-from tests.checkpoints.rvc_pretrained import rvc_pretrained
+from tests.bot.training_support import (  # the models fixture by its name
+    train,
+    training_models_dir_fixture,  # noqa: F401
+    voice_with_clip,
+)
 from tests.conftest import TEST_TOKEN, started_bot
 from tests.engine.cover_fixtures import song_file_fixture  # noqa: F401
 from tests.fakediscord import FakeDiscord, FakeGuild
 
 TRAINING_WAIT_S = 400
 COVER_WAIT_S = 240
-
-
-@pytest.fixture(scope="session")
-def training_models_dir(cover_models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Everything a cover needs, plus the tiny pretrained files in the hub's layout."""
-    models = tmp_path_factory.mktemp("training-models")
-    for entry in cover_models_dir.iterdir():
-        (models / entry.name).symlink_to(entry.resolve(), target_is_directory=True)
-    layout = models / "rvc-pretrained" / "pretrained_v2"
-    layout.mkdir(parents=True)
-    for path in rvc_pretrained(tiny=True):
-        (layout / path.name).symlink_to(path)
-    return models
 
 
 @pytest.fixture

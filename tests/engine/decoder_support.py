@@ -3,19 +3,22 @@ conditioning and text tokens as its Chatterbox variant takes them) and helpers t
 decoder and read what it produced.
 
 Random weights never emit the stop token (nor repeat one token) by themselves: the tests
-that need them bias the speech head (:class:`BiasedHead`).
+that need them bias the speech head (:class:`BiasedHead`). :func:`watch_decoder` records
+the steps of the decoder an engine builds (a test double around the real one).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from chatterbox.models.t3.modules.cond_enc import T3Cond
 from torch import Tensor, nn
 
+from engine.api import Engine
 from engine.tts.decode.base import RowDecoder
 from engine.tts.decode.factory import decoder_for
 from engine.tts.decode.params import DecodeParams, StepOutput
@@ -121,3 +124,36 @@ class BiasedHead(nn.Module):
         if self.enabled:
             logits[..., self.token] += 1e4
         return logits
+
+
+@dataclass
+class DecoderWatch:
+    widths: list[int] = field(default_factory=list)
+    step_times: list[float] = field(default_factory=list)
+    finished_at: dict[int, float] = field(default_factory=dict)
+
+
+def watch_decoder(engine: Engine) -> DecoderWatch:
+    """Record every step of the decoder the engine builds (installed before it is built)."""
+    backend: Any = engine._backend
+    build = backend.speech_decoder
+    watch = DecoderWatch()
+
+    def watched_build(max_requests: int, max_length: int) -> Any:
+        decoder = build(max_requests, max_length)
+        step = decoder.step
+
+        def watched_step(**kwargs: Any) -> Any:
+            watch.widths.append(len(decoder.active_ids))
+            output = step(**kwargs)
+            now = time.monotonic()
+            watch.step_times.append(now)
+            for finished in output.finished:
+                watch.finished_at[finished.request_id] = now
+            return output
+
+        decoder.step = watched_step
+        return decoder
+
+    backend.speech_decoder = watched_build
+    return watch

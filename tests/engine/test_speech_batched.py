@@ -11,9 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -24,6 +22,7 @@ from engine.executor import Priority
 from engine.speech import SpeechChunk, scheduler
 from engine.speech.utterance import Utterance
 from engine.tts import VoiceProfile
+from tests.engine.decoder_support import DecoderWatch, watch_decoder
 from tests.engine.watermark import watermark_confidence
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -31,39 +30,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 MAX_BATCH = 4
 FIRST_AUDIO_TOKENS = 10
 STREAMED = SpeechParams(max_tokens_per_chunk=30, decoder_steps=2, seed=7)
-
-
-@dataclass
-class DecoderWatch:
-    widths: list[int] = field(default_factory=list)
-    step_times: list[float] = field(default_factory=list)
-    finished_at: dict[int, float] = field(default_factory=dict)
-
-
-def watch_decoder(engine: Engine) -> DecoderWatch:
-    """Record every step of the decoder the engine builds (installed before it is built)."""
-    backend: Any = engine._backend
-    build = backend.speech_decoder
-    watch = DecoderWatch()
-
-    def watched_build(max_requests: int, max_length: int) -> Any:
-        decoder = build(max_requests, max_length)
-        step = decoder.step
-
-        def watched_step(**kwargs: Any) -> Any:
-            watch.widths.append(len(decoder.active_ids))
-            output = step(**kwargs)
-            now = time.monotonic()
-            watch.step_times.append(now)
-            for finished in output.finished:
-                watch.finished_at[finished.request_id] = now
-            return output
-
-        decoder.step = watched_step
-        return decoder
-
-    backend.speech_decoder = watched_build
-    return watch
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

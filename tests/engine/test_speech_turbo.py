@@ -19,8 +19,9 @@ from bot.store.models import Visibility, VoiceSource, VoiceStatus
 from engine.api import Engine, EngineConfig, SampleLimits, SpeechParams, TTSModel
 from engine.tts import VoiceProfile
 from tests.bot.conftest import reply_text
+from tests.bot.speech_support import ephemeral_command as run
 from tests.bot.speech_support import in_voice, live_stage, say
-from tests.bot.test_speech_preferences import run, speech
+from tests.bot.speech_support import speech_options as speech
 from tests.checkpoints.chatterbox_turbo import shrunk_gpt2, turbo_checkpoint
 from tests.conftest import TEST_TOKEN
 from tests.engine.speech import espeak

@@ -6,7 +6,7 @@ import importlib.util
 import os
 
 from tests.bot.conftest import people  # noqa: F401
-from tests.bot.test_training_e2e import training_models_dir  # noqa: F401
+from tests.bot.training_support import training_models_dir_fixture  # noqa: F401
 from tests.engine.cover_fixtures import song_file_fixture  # noqa: F401
 
 collect_ignore_glob: list[str] = []
