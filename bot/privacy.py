@@ -23,7 +23,6 @@ from typing import Any
 from bot.store import Store
 from bot.store.audit import Who
 from bot.store.personal import Removed
-from bot.store.training import TrainingRepository
 from bot.training.data import training_audio_dir
 from bot.usage import iso_utc
 from bot.voices.files import VoiceLibrary
@@ -153,7 +152,7 @@ class PrivacyService:
     ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any], Path]]]:
         """The member's training data as the manifest lists it (recordings, the audio files
         training reads, trained models), and their voices' singing model files to include."""
-        repository = TrainingRepository(self._store.db)
+        repository = self._store.training
         voices = await self._store.voices.list(owner_id=user_id)
         recordings = await repository.recordings_of_owner(user_id)
         trained = [await repository.trained_model(voice.id) for voice in voices]

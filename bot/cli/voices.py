@@ -25,7 +25,6 @@ from bot.presets import ImportReport, PresetAction, preset_importer
 from bot.runtime import build_engine, sample_limits
 from bot.store.audit import Who
 from bot.store.models import Consent, ConsentPath, Visibility, VoiceSource
-from bot.store.training import TrainingRepository
 from bot.voices.archive import VoiceArchive
 from bot.voices.enrolment import VoiceEnroller
 from bot.voices.files import VoiceLibrary
@@ -77,7 +76,7 @@ def show(ctx: typer.Context, voice: str = typer.Argument(..., help="Voice name o
         async with open_store(settings) as store:
             found = await resolve_voice(store, voice)
             samples = await store.voices.samples(found.id)
-            training = TrainingRepository(store.db)
+            training = store.training
             recordings = await training.recordings(found.id)
             trained = await training.trained_model(found.id)
         for label, value in (

@@ -10,6 +10,7 @@ from bot.store.jobs import JobRepository
 from bot.store.personal import PersonalDataRepository
 from bot.store.presets import PresetRepository
 from bot.store.settings import SettingsRepository
+from bot.store.training import TrainingRepository
 from bot.store.voices import VoiceRepository
 
 
@@ -25,6 +26,7 @@ class Repositories:
         self.personal = PersonalDataRepository(statements)
         self.audit = AuditRepository(statements)
         self.hides = HideRepository(statements)
+        self.training = TrainingRepository(statements)
 
 
 class UnitOfWork(Repositories):

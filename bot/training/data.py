@@ -17,7 +17,6 @@ from typing import Any
 
 from bot.store import Store
 from bot.store.models import Voice
-from bot.store.training import TrainingRepository
 from bot.voices.files import VoiceLibrary
 from engine.api import NotEnoughAudioError, clean_speech_seconds
 
@@ -68,7 +67,7 @@ async def training_sources(store: Store, library: VoiceLibrary, voice: Voice) ->
             paths.append(library.path(sample.path))
             low_rate += 1
         seconds += sample.duration_s
-    recordings = await TrainingRepository(store.db).recordings(voice.id)
+    recordings = await store.training.recordings(voice.id)
     for recording in recordings:
         paths.append(library.path(recording.path))
         seconds += recording.duration_s
@@ -90,7 +89,7 @@ async def trained_singer(store: Store, voice: Voice) -> dict[str, Any]:
     """What a cover job's params keep to say that the voice's trained model sang
     (``trained_epochs``; see :func:`bot.exts.covers.messages.singer_text`), or nothing when
     the voice sings with an uploaded model or none."""
-    trained = await TrainingRepository(store.db).trained_model(voice.id)
+    trained = await store.training.trained_model(voice.id)
     if trained is None or voice.rvc_model != trained.rvc_model:
         return {}
     return {"trained_epochs": trained.epochs}

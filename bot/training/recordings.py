@@ -10,7 +10,6 @@ from pathlib import Path
 
 from bot.store import Store
 from bot.store.models import Consent, Voice
-from bot.store.training import TrainingRepository
 from bot.store.voices import new_id
 from bot.training.data import training_audio_dir
 from bot.voices.files import UPLOADS_FOLDER, VoiceLibrary
@@ -60,7 +59,7 @@ class TrainingRecorder:
         if not uploads:
             return []
         known = {sample.sha256 for sample in await self._store.voices.samples(voice.id)}
-        repository = TrainingRepository(self._store.db)
+        repository = self._store.training
         known |= {recording.sha256 for recording in await repository.recordings(voice.id)}
         folder = training_audio_dir(self._library, voice.id)
         scratch = self._library.voices_dir.parent / UPLOADS_FOLDER
@@ -83,8 +82,8 @@ class TrainingRecorder:
                     await asyncio.to_thread(keep_training_copy, upload.path, target, self._limits)
                 )
                 added.append(AddedRecording(recording_id, upload.shown_name, prepared))
-            async with self._store.db.atomic() as transaction:
-                rows = TrainingRepository(transaction)
+            async with self._store.unit_of_work() as work:
+                rows = work.training
                 for recording, copy in zip(added, copies, strict=True):
                     await rows.add_recording(
                         recording_id=recording.id,

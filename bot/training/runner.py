@@ -19,10 +19,9 @@ from bot.jobs.queue import JobQueue
 from bot.jobs.runner import JobReporter, JobRunner, JobWithdrawn, WorkState
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.audit import AuditAction, AuditRepository, Who
+from bot.store.audit import AuditAction, Who
 from bot.store.jobs import Job
 from bot.store.models import JobState, Voice, VoiceStatus
-from bot.store.training import TrainingRepository
 from bot.training.data import (
     output_dir,
     remove_run_folders,
@@ -214,15 +213,15 @@ class TrainingRunner(JobRunner[_State, TrainingUpdate, TrainingOutcome]):
         )
         current = await self.store.voices.get(voice.id)
         assert current is not None and current.rvc_model is not None
-        async with self.store.db.atomic() as transaction:
-            await TrainingRepository(transaction).set_trained_model(
+        async with self.store.unit_of_work() as work:
+            await work.training.set_trained_model(
                 voice.id,
                 rvc_model=current.rvc_model,
                 epochs=trained.epochs,
                 seconds_of_audio=trained.seconds_of_audio,
                 job_id=job.id,
             )
-            await AuditRepository(transaction).record(
+            await work.audit.record(
                 AuditAction.TRAIN,
                 who,
                 voice=voice,

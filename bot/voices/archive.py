@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from bot.store import Store, UnitOfWork
+from bot.store import Store
 from bot.store.audit import AuditAction, Who
 from bot.store.models import Visibility, Voice, VoiceSource, VoiceStatus
 from bot.store.voices import new_id
@@ -128,7 +128,7 @@ class VoiceArchive:
         """Create a new voice from an export. Files land first; rows (the voice, its samples,
         its training data and the audit entry, made by ``who``: the CLI when None) only once
         complete."""
-        manifest = await asyncio.to_thread(_read_manifest, archive_path)
+        manifest, size = await asyncio.to_thread(_read_manifest, archive_path)
         meta = manifest["voice"]
         consent = consent_of(meta, None)
         voice_name = check_voice_name(name or str(meta.get("name", "")))
@@ -138,11 +138,10 @@ class VoiceArchive:
         async with self._library.enrolment(voice_id) as folder:
             try:
                 samples, files, training = await asyncio.to_thread(
-                    _unpack, archive_path, manifest, self._library, folder, progress
+                    _unpack, archive_path, manifest, size, self._library, folder, progress
                 )
                 ready = "conditionals" in files
-                async with self._store.db.atomic() as transaction:
-                    work = UnitOfWork(transaction)
+                async with self._store.unit_of_work() as work:
                     await work.voices.create(
                         voice_id=voice_id,
                         name=voice_name,
@@ -169,7 +168,7 @@ class VoiceArchive:
                             consent=consent_of(entry, consent),
                         )
                     await add_training_rows(
-                        transaction,
+                        work.training,
                         self._library,
                         voice_id,
                         training,
@@ -220,16 +219,16 @@ def _write_zip(
 def _unpack(
     archive_path: Path,
     manifest: dict[str, Any],
+    total: int,
     library: VoiceLibrary,
     folder: Path,
     progress: Progress | None,
 ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Path], UnpackedTraining]:
     """Extract samples (checked against their checksums), derived files and the training
-    part into ``folder``."""
+    part into ``folder``; ``total`` is the bytes of every member, for ``progress``."""
     samples_out: list[tuple[str, dict[str, Any]]] = []
     files_out: dict[str, Path] = {}
     with zipfile.ZipFile(archive_path) as archive:
-        total = sum(archive.getinfo(member).file_size for member in manifest["_import_members"])
         done = 0
 
         def step(member: str) -> None:
@@ -258,7 +257,8 @@ def _unpack(
     return samples_out, files_out, training
 
 
-def _read_manifest(archive_path: Path) -> dict[str, Any]:
+def _read_manifest(archive_path: Path) -> tuple[dict[str, Any], int]:
+    """The checked manifest and the total size of the members it names."""
     try:
         with zipfile.ZipFile(archive_path) as archive:
             infos = {info.filename: info for info in archive.infolist()}
@@ -303,9 +303,8 @@ def _read_manifest(archive_path: Path) -> dict[str, Any]:
         total += size
     if total > MAX_IMPORT_TOTAL_BYTES:
         raise VoiceArchiveError("the archive is too large to import")
-    manifest["_import_members"] = members
     for entry in manifest["samples"]:
         for key in ("sha256", "duration_s", "sample_rate"):
             if key not in entry:
                 raise VoiceArchiveError(f"sample {entry['file']} lacks {key}")
-    return manifest
+    return manifest, total

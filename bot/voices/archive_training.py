@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.store import Store
-from bot.store.database import Statements
 from bot.store.models import Consent, Voice
 from bot.store.training import TrainingRepository
 from bot.store.voices import new_id
@@ -57,7 +56,7 @@ async def export_training(
 ) -> tuple[dict[str, Any], list[tuple[str, Path]]]:
     """The manifest's training section and the files to add. ``sample_members`` maps each
     sample id to its member; ``rvc_member`` is the voice's archived RVC model, if any."""
-    repository = TrainingRepository(store.db)
+    repository = store.training
     copies = {
         sample_id: sample_copy_path(library, voice.id, sample_id) for sample_id in sample_members
     }
@@ -169,7 +168,7 @@ def unpack_training(
 
 
 async def add_training_rows(
-    statements: Statements,
+    rows: TrainingRepository,
     library: VoiceLibrary,
     voice_id: str,
     unpacked: UnpackedTraining,
@@ -178,7 +177,6 @@ async def add_training_rows(
     rvc_model: str | None,
 ) -> None:
     """Write the recordings' rows and the trained-model record, in the caller's transaction."""
-    rows = TrainingRepository(statements)
     for recording_id, path, entry in unpacked.recordings:
         consent = consent_of(entry, voice_consent)
         assert consent is not None  # check_training refused a recording without consent
