@@ -18,7 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from engine.executor import CancelToken, JobCancelledError
+from engine.executor import CancelToken, JobCancelledError, Priority
 from engine.speech.utterance import Sentence, Utterance
 from engine.tts.backend import BatchedSpeechBackend, SpeechDecoder, VocodeJob
 from engine.tts.decode.params import DecoderBusyError, StepOutput
@@ -76,35 +76,37 @@ class SpeechBatch:
         self._decoder_backend = None
 
     # worker thread ---------------------------------------------------------------------------
-    def run(self, token: CancelToken, step_aside: Callable[[], bool] | None = None) -> bool:
-        """Decode until no sentence is left (or the engine shuts down); True when it stopped
-        early because ``step_aside()`` (asked after every step) said so: the sentences stay
-        in the batch, and the next run goes on with them."""
+    def run(
+        self, token: CancelToken, step_aside: Callable[[], Priority | None] | None = None
+    ) -> Priority | None:
+        """Decode until no sentence is left (or the engine shuts down). ``step_aside()`` is
+        asked after every step: when it names a priority the run stops early and returns it
+        (the sentences stay in the batch, and the next run goes on with them)."""
         try:
             backend = self._backend_source()
             decoder = self._decoder_for(backend)
         except Exception as error:  # the model did not load (missing weights, memory)
             self.fail_all(error)
-            return False
+            return None
         while True:
             if token.cancelled:
                 self.fail_all(JobCancelledError("the engine is shutting down"))
-                return False
+                return None
             self._drop_cancelled(decoder)
             self._join_waiting(backend, decoder)
             if not self._active:
-                return False
+                return None
             try:
                 output = decoder.step()
             except Exception as error:  # the shared step failed: nobody's sentence goes on
                 log.exception("a speech decode step failed")
                 self.fail_all(error)
                 self._decoder = None
-                return False
+                return None
             self._record(output)
             self._vocode(backend, decoder)
-            if step_aside is not None and step_aside():
-                return True
+            if step_aside is not None and (other_work := step_aside()) is not None:
+                return other_work
 
     def least_lead(self) -> float:
         """The least audio any listener of the batch has ahead of playback (seconds; 0 for

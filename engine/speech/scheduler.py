@@ -122,17 +122,10 @@ class SpeechScheduler:
             self._batch.fail_all(JobCancelledError("the engine is shutting down"))
 
     def _decode(self, token: CancelToken) -> None:
-        aside: list[Priority] = []
-
-        def step_aside() -> bool:
-            waiting = self._room_for_other_work()
-            if waiting is not None:
-                aside.append(waiting)
-            return waiting is not None
-
+        aside: Priority | None = None
         self._decoding_since = time.monotonic()
         try:
-            self._batch.run(token, step_aside)
+            aside = self._batch.run(token, self._room_for_other_work)
         finally:
             with self._lock:
                 self._job_queued = False
@@ -140,7 +133,7 @@ class SpeechScheduler:
                     # Texts go on after one piece of other work, or a text arrived after
                     # the job's last look at the queue.
                     try:
-                        self._executor_submit(behind=aside[-1] if aside else None)
+                        self._executor_submit(behind=aside)
                     except Exception as error:  # a full queue or a shutdown
                         self._batch.fail_all(error)
                     else:
