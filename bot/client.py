@@ -130,7 +130,7 @@ class ParrotBot(commands.Bot):
         with it and may no longer be done stops, each requester told why. Trainings go on:
         only the owner trains, and hiding does not stop the owner changing their voice."""
         await self.players.recheck_voice(voice_id)
-        await self.cover_runner.recheck_voice(voice_id, self.cover_runner.still_allowed)
+        await self.cover_runner.recheck_voice(voice_id)
 
     async def _may_speak(self, utterance: Utterance, guild_id: int) -> str | None:
         return await why_not_now(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -81,9 +80,6 @@ class WorkState:
 
 StateT = TypeVar("StateT", bound=WorkState)
 
-StillAllowed = Callable[[Job], Awaitable[str | None]]
-"""Why a job may no longer go on (its voice hidden, made private…), or None."""
-
 
 class JobRunner(ABC, Generic[StateT, UpdateT, ResultT]):
     """One per bot (built in ``ParrotBot.setup_hook``, closed by ``ParrotBot.close``) or per
@@ -137,6 +133,11 @@ class JobRunner(ABC, Generic[StateT, UpdateT, ResultT]):
 
     async def _clean(self, job: Job) -> None:
         """Remove what the job needed only while unfinished (idempotent)."""
+
+    async def still_allowed(self, job: Job) -> str | None:
+        """Why the job may no longer go on now that its voice's use changed (hidden, made
+        private), or None; the default: it goes on (a training is its owner's own)."""
+        return None
 
     # submitting and stopping ---------------------------------------------------------------
     def submit(self, job: Job, reporter: JobReporter[UpdateT, ResultT]) -> asyncio.Task[None]:
@@ -193,12 +194,12 @@ class JobRunner(ABC, Generic[StateT, UpdateT, ResultT]):
             log.info("stopped %d %s job(s) of deleted voice %s", stopped, self.kind, voice_id)
         return stopped
 
-    async def recheck_voice(self, voice_id: str, still_allowed: StillAllowed) -> int:
+    async def recheck_voice(self, voice_id: str) -> int:
         """Stop the jobs of a voice whose use changed (hidden, made private) that may no
         longer go on, each requester told why; returns how many."""
         reasons: dict[str, str] = {}
         for job_id, job in list(self._jobs.items()):
-            if job.voice_id == voice_id and (why := await still_allowed(job)) is not None:
+            if job.voice_id == voice_id and (why := await self.still_allowed(job)) is not None:
                 reasons[job_id] = why
         stopped = await self._stop_all(reasons)
         if stopped:
