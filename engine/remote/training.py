@@ -10,6 +10,7 @@ resumes from it when it belongs to the same training set, and starts over otherw
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -69,7 +70,7 @@ async def resume_point(
 ) -> ResumePoint | None:
     """The checkpoint kept in ``work_dir``, sent to the cluster, or None when there is none."""
     folder = checkpoints_in(work_dir)
-    source_hash = checkpoint_set(folder)
+    source_hash = await asyncio.to_thread(checkpoint_set, folder)
     if source_hash is None:
         return None
     return ResumePoint(await publish(checkpoint_path(folder)), source_hash)

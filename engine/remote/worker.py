@@ -207,7 +207,7 @@ class VoiceWorker:
             if resume is not None:
                 kept = await self._file(resume.checkpoint)
                 await asyncio.to_thread(place_checkpoint, checkpoints, kept, resume.source_hash)
-            watch = CheckpointWatch(checkpoints)
+            watch = await asyncio.to_thread(CheckpointWatch, checkpoints)
             updates: asyncio.Queue[TrainingProgress] = asyncio.Queue()
             task = asyncio.create_task(
                 self.engine.train(
