@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,23 +71,47 @@ async def in_voice(
 
 class SpeechSpy:
     """Watches the real engine: the chunks it made and when each text piece's audio was
-    complete (the batched engine streams a piece in several chunks)."""
+    complete (the batched engine streams a piece in several chunks).
+
+    With :attr:`hold_after_first_chunk` set, the spy keeps the rest of a stream from the
+    player until that wait ends: if Discord hears the first chunk meanwhile, playback
+    streams. An ordering, not a race between two clocks, so a loaded machine cannot fail it.
+    """
 
     def __init__(self, parrot: ParrotBot) -> None:
         self.chunks: list[Any] = []
+        self.streams: dict[str, list[Any]] = {}
+        """The chunks of each text the engine was asked to speak."""
         self.synthesised_at: list[float] = []
+        self.hold_after_first_chunk: Callable[[str], Awaitable[None]] | None = None
+        """Given the stream's text, waits for what must happen before the player gets more."""
+        self.heard_while_held: dict[str, bool] = {}
+        """Per text held: whether the wait ended in time (False: it timed out)."""
         original = parrot.engine.speak
 
-        async def speak(*args: Any, **kwargs: Any) -> Any:
-            async for chunk in original(*args, **kwargs):
+        async def speak(profile: Any, text: str, *args: Any, **kwargs: Any) -> Any:
+            first = True
+            async for chunk in original(profile, text, *args, **kwargs):
                 self.chunks.append(chunk)
+                self.streams.setdefault(text, []).append(chunk)
                 if chunk.ends_piece:
                     self.synthesised_at.append(time.perf_counter())
                 yield chunk
+                if first and self.hold_after_first_chunk is not None:
+                    self.heard_while_held[text] = await self._held(text)
+                first = False
 
         parrot.engine.speak = speak  # type: ignore[method-assign]
         self.ready = parrot.engine.check_model_available()
         self._restore = lambda: setattr(parrot.engine, "speak", original)
+
+    async def _held(self, text: str) -> bool:
+        assert self.hold_after_first_chunk is not None
+        try:
+            await self.hold_after_first_chunk(text)
+        except (TimeoutError, AssertionError):
+            return False
+        return True
 
     def close(self) -> None:
         """Unwrap the engine again (the bot outlives one test here)."""

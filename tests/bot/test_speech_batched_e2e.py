@@ -6,10 +6,8 @@ before the first sentence has been decoded, and what Discord receives carries th
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -21,7 +19,7 @@ from bot.settings import Settings
 from bot.store.audit import Who
 from bot.store.models import Consent, ConsentPath, Visibility, VoiceSource
 from bot.voices.enrolment import VoiceEnroller
-from tests.bot.speech_support import in_voice, say
+from tests.bot.speech_support import SpeechSpy, in_voice, say
 from tests.conftest import started_bot
 from tests.engine.decoder_support import watch_decoder
 from tests.engine.watermark import watermark_confidence
@@ -53,9 +51,9 @@ async def test_say_in_several_servers_at_once_streams_to_each(
     short_speech_clips: dict[str, Path],
 ) -> None:
     parrot = batched_bot
-    await parrot.engine.check_model_available()
+    spy = SpeechSpy(parrot)
+    await spy.ready  # the engine has started: its decoder can be watched
     watch = watch_decoder(parrot.engine)
-    original_speak = parrot.engine.speak
 
     people = []
     voices = []
@@ -79,17 +77,14 @@ async def test_say_in_several_servers_at_once_streams_to_each(
         voices.append(voice)
 
     texts = [f"Hello from server {n}. Bye." for n in range(SERVERS)]
-    first_sentence_done: dict[str, float] = {}  # text -> its first sentence's last audio
-
-    async def speak(profile: Any, text: str, *args: Any, **kwargs: Any) -> Any:
-        async for chunk in original_speak(profile, text, *args, **kwargs):
-            if chunk.index == 0 and chunk.ends_piece:
-                first_sentence_done[text] = time.perf_counter()
-            yield chunk
-
-    parrot.engine.speak = speak  # type: ignore[method-assign]
     sessions = [fake_discord.voice_session(server) for server in servers]
-    started = time.perf_counter()
+    session_of = dict(zip(texts, sessions, strict=True))
+
+    async def first_words_heard(text: str) -> None:
+        await session_of[text].wait_for_packets(1, timeout=60)
+
+    # Each stream's later audio is kept from the player until its channel heard the first.
+    spy.hold_after_first_chunk = first_words_heard
     logs = await asyncio.gather(
         *(
             say(fake_discord, server, member, text, voice=v.id)
@@ -104,10 +99,12 @@ async def test_say_in_several_servers_at_once_streams_to_each(
         await session.wait_for_silence(timeout=120)
 
     assert max(watch.widths) >= 2, "the servers' sentences never shared a decode step"
-    # Every channel heard its first words before its first sentence had been decoded.
-    for session, text in zip(sessions, texts, strict=True):
-        first_packet = session.voiced_packets[0].arrival
-        assert started < first_packet < first_sentence_done[text]
+    # Every channel heard its first words before its first sentence had been decoded: the
+    # first sentence came in more than one chunk, and the first was heard alone.
+    for text in texts:
+        first_sentence = [chunk for chunk in spy.streams[text] if chunk.index == 0]
+        assert len(first_sentence) >= 2, f"{text!r}: the first sentence came in one chunk"
+    assert spy.heard_while_held == dict.fromkeys(texts, True)
 
     # The player sends silent frames while it waits for audio (slow CPUs); the mark is
     # looked for in the frames that carry sound.
