@@ -12,7 +12,8 @@ from tests.fakediscord import payloads
 from tests.fakediscord.payloads import snowflake
 
 if TYPE_CHECKING:
-    from tests.fakediscord.server import FakeDiscord, InteractionLog
+    from tests.fakediscord.server import FakeDiscord
+    from tests.fakediscord.world import InteractionLog
 
 UNKNOWN_MESSAGE = 404, {"message": "Unknown Message", "code": 10008}
 DMS_CLOSED = 403, {"message": "Cannot send messages to this user", "code": 50007}

@@ -12,7 +12,6 @@ import asyncio
 import json
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -24,105 +23,37 @@ import yarl
 from aiohttp import BodyPartReader, web
 
 from tests.fakediscord import payloads
+from tests.fakediscord.direct_messages import DirectMessages
+from tests.fakediscord.interactions import DEFAULT_ATTACHMENT_LIMIT, Interactions
 from tests.fakediscord.payloads import snowflake
 from tests.fakediscord.rest import RestRoutes
 from tests.fakediscord.shards import Shards, ready_payload
 from tests.fakediscord.voice import FakeVoiceServer
 from tests.fakediscord.voice_session import VoiceSession
 from tests.fakediscord.voice_world import ChannelRef, VoiceWorld
+from tests.fakediscord.world import FakeGuild, InteractionLog, RecordedRequest
+
+__all__ = [
+    "API_PREFIX",
+    "DEFAULT_ATTACHMENT_LIMIT",
+    "JSON_TYPE",
+    "FakeDiscord",
+    "FakeGuild",
+    "InteractionLog",
+    "RecordedRequest",
+]
 
 API_PREFIX = "/api/v10"
 JSON_TYPE = "application/json"  # exactly: a charset suffix makes discord.py read text
-DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    json: Any
-    files: list[tuple[str, bytes]] = field(default_factory=list)
+class FakeDiscord(Interactions, DirectMessages):
+    """The fake: its lifecycle, gateway, REST and CDN handlers, and the world it serves.
 
+    Members' interactions come from :class:`Interactions`, the bot's DM channels from
+    :class:`DirectMessages`.
+    """
 
-@dataclass
-class FakeGuild:
-    id: int
-    name: str
-    owner: dict[str, Any]
-    everyone_permissions: int
-    text_channel: dict[str, Any]
-    voice_channels: list[dict[str, Any]]
-    """Two voice channels; the first is :attr:`voice_channel`."""
-    roles: list[dict[str, Any]]
-    members: dict[int, dict[str, Any]] = field(default_factory=dict)
-    voice_states: dict[int, dict[str, Any]] = field(default_factory=dict)
-    """The voice state of each user in a voice channel, by user id."""
-
-    @property
-    def voice_channel(self) -> dict[str, Any]:
-        return self.voice_channels[0]
-
-    def voice_channel_of(self, user_id: int) -> int | None:
-        """The id of the voice channel ``user_id`` is in, or None."""
-        state = self.voice_states.get(user_id)
-        return None if state is None else int(state["channel_id"])
-
-    def members_in_voice(self, channel: dict[str, Any] | None = None) -> set[int]:
-        """The ids of the users in ``channel`` (default: :attr:`voice_channel`)."""
-        channel_id = int((channel or self.voice_channel)["id"])
-        states = self.voice_states.items()
-        return {user for user, state in states if int(state["channel_id"]) == channel_id}
-
-    def payload(self) -> dict[str, Any]:
-        return payloads.guild(
-            self.id,
-            self.name,
-            owner_id=int(self.owner["id"]),
-            channels=[self.text_channel, *self.voice_channels],
-            members=list(self.members.values()),
-            roles=self.roles,
-            voice_states=list(self.voice_states.values()),
-        )
-
-
-@dataclass
-class InteractionLog:
-    """Everything the bot sent back for one interaction."""
-
-    id: int
-    token: str
-    payload: dict[str, Any]
-    callbacks: list[dict[str, Any]] = field(default_factory=list)
-    followups: list[dict[str, Any]] = field(default_factory=list)
-    edits: list[dict[str, Any]] = field(default_factory=list)
-    files: list[tuple[str, bytes]] = field(default_factory=list)
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    """Message objects the fake returned (reply, follow-ups): click their components.
-    Edits are applied to them in place, so they show each message's current state."""
-    deleted: list[str] = field(default_factory=list)
-    """Ids of the messages the bot deleted (``@original`` resolved)."""
-
-    @property
-    def answered(self) -> bool:
-        return bool(self.callbacks)
-
-    def messages(self) -> list[dict[str, Any]]:
-        """The message bodies of the reply, the edits and the follow-ups, in order."""
-        bodies = [c.get("data") or {} for c in self.callbacks] + self.edits + self.followups
-        return [body for body in bodies if body]
-
-    def texts(self) -> list[str]:
-        out = []
-        for body in self.messages():
-            if body.get("content"):
-                out.append(body["content"])
-            for embed in body.get("embeds") or []:
-                out.append(json.dumps(embed))
-        return out
-
-
-class FakeDiscord:
     def __init__(self) -> None:
         self.application_id = snowflake()
         self.bot_user = payloads.user(self.application_id, "Parrot", bot=True)
@@ -329,35 +260,6 @@ class FakeDiscord:
         await self.dispatch("MESSAGE_CREATE", message)
         return message
 
-    # direct messages ----------------------------------------------------------------------
-    def open_dm(self, user_id: int) -> dict[str, Any]:
-        """The DM channel with a user (``POST /users/@me/channels``), made on first use."""
-        if user_id not in self.dm_channels:
-            known = [
-                g.members[user_id]["user"] for g in self.guilds.values() if user_id in g.members
-            ]
-            recipient = known[0] if known else payloads.user(user_id)
-            self.dm_channels[user_id] = {
-                "id": str(snowflake()),
-                "type": 1,
-                "recipients": [recipient],
-                "last_message_id": None,
-            }
-        return self.dm_channels[user_id]
-
-    def dm_closed(self, channel_id: int) -> bool:
-        return any(
-            int(channel["id"]) == channel_id and user_id in self.closed_dms
-            for user_id, channel in self.dm_channels.items()
-        )
-
-    def direct_messages(self, user_payload: dict[str, Any]) -> list[str]:
-        """The text of every direct message the bot sent to a user, in order."""
-        channel = self.dm_channels.get(int(user_payload["id"]))
-        if channel is None:
-            return []
-        return [message["content"] for message in self.channel_messages.get(int(channel["id"]), [])]
-
     # gateway ----------------------------------------------------------------------------
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         for socket in self.shards.sockets_for(list(self._sockets), data):
@@ -399,125 +301,12 @@ class FakeDiscord:
             )
         self.identified.set()
 
-    # interactions -----------------------------------------------------------------------
-    def command_id(self, name: str) -> int:
-        for commands in self.synced_commands.values():
-            for command in commands:
-                if command["name"] == name:
-                    return int(command["id"])
-        return snowflake()
-
-    def _interaction(
-        self,
-        guild: FakeGuild,
-        user_payload: dict[str, Any],
-        kind: int,
-        data: dict[str, Any],
-        *,
-        channel_id: str | None = None,
-        message: dict[str, Any] | None = None,
-        attachment_size_limit: int = DEFAULT_ATTACHMENT_LIMIT,
-    ) -> tuple[InteractionLog, dict[str, Any]]:
-        """An INTERACTION_CREATE payload as Discord builds it, and its log."""
-        user_id = int(user_payload["id"])
-        member_payload = dict(guild.members[user_id])
-        member_payload["permissions"] = str(self.member_permissions(guild, user_id))
-        payload: dict[str, Any] = {
-            "id": str(snowflake()),
-            "application_id": str(self.application_id),
-            "type": kind,
-            "token": secrets.token_urlsafe(24),
-            "version": 1,
-            "guild_id": str(guild.id),
-            "channel_id": channel_id or guild.text_channel["id"],
-            "channel": guild.text_channel,
-            "member": member_payload,
-            "data": data,
-            "app_permissions": str(self.member_permissions(guild, self.application_id)),
-            "locale": "en-US",
-            "guild_locale": "en-US",
-            "entitlements": [],
-            "authorizing_integration_owners": {"0": str(guild.id)},
-            "context": 0,
-            "attachment_size_limit": attachment_size_limit,
-        }
-        if message is not None:
-            payload["message"] = message
-        log = InteractionLog(int(payload["id"]), payload["token"], payload)
-        self.interactions[payload["token"]] = log
-        return log, payload
-
-    async def slash(
-        self,
-        guild: FakeGuild,
-        user_payload: dict[str, Any],
-        name: str,
-        options: list[dict[str, Any]] | None = None,
-        *,
-        resolved: dict[str, Any] | None = None,
-        attachment_size_limit: int = DEFAULT_ATTACHMENT_LIMIT,
-    ) -> InteractionLog:
-        """Dispatch a chat-input command as Discord would; returns its log."""
-        data: dict[str, Any] = {
-            "id": str(self.command_id(name)),
-            "name": name,
-            "type": 1,
-            "options": options or [],
-        }
-        if resolved:
-            data["resolved"] = resolved
-        log, payload = self._interaction(
-            guild, user_payload, 2, data, attachment_size_limit=attachment_size_limit
-        )
-        await self.dispatch("INTERACTION_CREATE", payload)
-        return log
-
-    async def autocomplete(
-        self,
-        guild: FakeGuild,
-        user_payload: dict[str, Any],
-        name: str,
-        subcommand: str | None,
-        option: str,
-        typed: str,
-    ) -> list[dict[str, Any]]:
-        """Type into ``option`` of ``/name [subcommand]``; returns the choices offered."""
-        focused = [{"name": option, "type": 3, "value": typed, "focused": True}]
-        options = [{"name": subcommand, "type": 1, "options": focused}] if subcommand else focused
-        data = {"id": str(self.command_id(name)), "name": name, "type": 1, "options": options}
-        log, payload = self._interaction(guild, user_payload, 4, data)
-        await self.dispatch("INTERACTION_CREATE", payload)
-        await self.wait_for(lambda: log.answered)
-        callback = log.callbacks[0]
-        assert callback["type"] == 8, callback  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
-        return list(callback["data"]["choices"])
-
-    async def click(
-        self,
-        guild: FakeGuild,
-        user_payload: dict[str, Any],
-        message: dict[str, Any],
-        custom_id: str,
-        *,
-        component_type: int = 2,
-        values: list[str] | None = None,
-    ) -> InteractionLog:
-        """Press a button (or pick from a select) on a message the bot sent."""
-        data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
-        if values is not None:
-            data["values"] = values
-        log, payload = self._interaction(
-            guild, user_payload, 3, data, channel_id=message["channel_id"], message=message
-        )
-        await self.dispatch("INTERACTION_CREATE", payload)
-        return log
-
+    # REST ----------------------------------------------------------------------------------
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
         """Wait until ``predicate()`` holds; it is re-checked after every request."""
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(predicate)
 
-    # REST ----------------------------------------------------------------------------------
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["tail"]
         body, files = await self._read_body(request)

@@ -17,7 +17,8 @@ from tests.fakediscord.voice import CLOSE_DISCONNECTED
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from tests.fakediscord.server import FakeDiscord, FakeGuild
+    from tests.fakediscord.server import FakeDiscord
+    from tests.fakediscord.world import FakeGuild
 
 ChannelRef = dict[str, Any] | int | None
 """A channel payload, a channel id, or None for the guild's first voice channel."""
