@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bot.access import Actor, can_use
 from bot.store import Store
-from bot.store.models import VoiceStatus
+from bot.store.models import Voice, VoiceStatus
 
 
 async def why_not_now(
@@ -24,6 +24,13 @@ async def why_not_now(
     Work without a member or a server (the bot owner's, from the CLI) is only stopped when
     its voice is gone."""
     voice = await store.voices.get(voice_id) if voice_id is not None else None
+    return await why_not_with(store, voice, user_id, guild_id, outcome)
+
+
+async def why_not_with(
+    store: Store, voice: Voice | None, user_id: int | None, guild_id: int | None, outcome: str
+) -> str | None:
+    """:func:`why_not_now` for a voice already read (None: it is gone)."""
     if voice is None:
         return f"Its voice was deleted, so {outcome}."
     if user_id is None or guild_id is None:

@@ -21,14 +21,15 @@ from bot.store.jobs import Job
 from bot.store.models import JobState
 from bot.voices.files import VoiceLibrary
 from bot.voices.rebuild import ready_profile
-from bot.voices.standing import why_not_now
+from bot.voices.standing import why_not_now, why_not_with
 from engine.api import SingingMethod, SingingParams, VoiceEngine
 
 log = logging.getLogger(__name__)
 
 JOBS_FOLDER = "jobs"
 """Under the data directory: the songs of unfinished jobs (removed when a job ends)."""
-VOICE_DELETED = "Its voice was deleted, so this cover was stopped."
+STOPPED = "this cover was stopped"
+VOICE_DELETED = f"Its voice was deleted, so {STOPPED}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +134,7 @@ class CoverRunner(JobRunner[_State, CoverUpdate, Any]):
     async def still_allowed(self, job: Job) -> str | None:
         """Why the job may no longer sing with its voice (deleted, hidden where it was asked
         for, made private), or None."""
-        return await why_not_now(
-            self.store, job.voice_id, job.user_id, job.guild_id, "this cover was stopped"
-        )
+        return await why_not_now(self.store, job.voice_id, job.user_id, job.guild_id, STOPPED)
 
     async def _needed_songs(self) -> set[Path]:
         jobs = await self.store.jobs.unfinished(KIND)
@@ -174,8 +173,8 @@ class CoverRunner(JobRunner[_State, CoverUpdate, Any]):
         await self._remove_song(job)
 
     async def _make(self, job: Job, state: _State) -> Any:
-        problem = await self.still_allowed(job)
         voice = await self.store.voices.get(job.voice_id) if job.voice_id else None
+        problem = await why_not_with(self.store, voice, job.user_id, job.guild_id, STOPPED)
         if problem is not None or voice is None:
             raise JobWithdrawn(problem or VOICE_DELETED)
         assert job.input_path is not None
