@@ -14,9 +14,14 @@ from engine.cover.result import CoverResult, StageProgress
 from engine.files import atomic_write_bytes
 from engine.remote.calls import stream
 from engine.remote.errors import BlobMissingError, WorkerLostError
-from engine.remote.messages import CoverDone, CoverProgress, TrainingCheckpoint, TrainingDone
+from engine.remote.messages import (
+    CoverDone,
+    CoverProgress,
+    TrainingCheckpointPart,
+    TrainingDone,
+)
 from engine.remote.publish import Publisher
-from engine.remote.training import keep_checkpoint
+from engine.remote.training import CheckpointReceiver
 from engine.training.progress import TrainedModel, TrainingProgress
 
 log = logging.getLogger(__name__)
@@ -85,13 +90,14 @@ async def trained_model(
     """Follow a training on its replica; its checkpoints are kept in ``work_dir``, the
     model and index go into ``output_dir``."""
     items = events(response, "training a model", silence_s)
+    checkpoints = CheckpointReceiver(work_dir)
     try:
         async for event in items:
             if isinstance(event, TrainingProgress):
                 if progress is not None:
                     progress(event)
-            elif isinstance(event, TrainingCheckpoint):
-                await asyncio.to_thread(keep_checkpoint, work_dir, event)
+            elif isinstance(event, TrainingCheckpointPart):
+                await asyncio.to_thread(checkpoints.accept, event)
             elif isinstance(event, TrainingDone):
                 model = output_dir / event.result.model.name
                 index = output_dir / event.result.index.name
@@ -99,5 +105,6 @@ async def trained_model(
                 await asyncio.to_thread(atomic_write_bytes, index, event.index)
                 return dataclasses.replace(event.result, model=model, index=index)
     finally:
+        await asyncio.to_thread(checkpoints.discard)
         await items.aclose()
     raise WorkerLostError("the worker training a model ended without the model")

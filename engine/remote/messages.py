@@ -66,13 +66,21 @@ class TrainingDone:
 
 
 @dataclass(frozen=True, slots=True)
-class TrainingCheckpoint:
-    """A training's latest checkpoint, sent back so that the caller can resume it
-    elsewhere (:mod:`engine.remote.training`)."""
+class TrainingCheckpointPart:
+    """A piece of a training's latest checkpoint, sent back so that the caller can resume
+    it elsewhere (:mod:`engine.remote.training`). A real-size checkpoint is about 1.3 GB:
+    it travels in order, in pieces, and neither side holds it whole."""
 
-    data: bytes
     source_hash: str
     """The training set it belongs to."""
+    offset: int
+    data: bytes
+    size: int
+    """The whole checkpoint's bytes."""
+
+    @property
+    def last(self) -> bool:
+        return self.offset + len(self.data) >= self.size
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from engine.remote.messages import (
     CoverProgress,
     CoverRequest,
     ResumePoint,
-    TrainingCheckpoint,
+    TrainingCheckpointPart,
     TrainingDone,
     VoiceBlobs,
 )
@@ -197,7 +197,7 @@ class VoiceWorker:
         params: TrainingParams,
         name: str,
         resume: ResumePoint | None = None,
-    ) -> AsyncGenerator[TrainingProgress | TrainingCheckpoint | TrainingDone, None]:
+    ) -> AsyncGenerator[TrainingProgress | TrainingCheckpointPart | TrainingDone, None]:
         """Progress as it comes with new checkpoints now and then (the run resumes from
         ``resume``), then the model's and the index's bytes."""
         with self._working():
@@ -222,8 +222,8 @@ class VoiceWorker:
             try:
                 async for update in _progress_until_done(task, updates):
                     yield update
-                    if (checkpoint := await asyncio.to_thread(watch.due)) is not None:
-                        yield checkpoint
+                    async for part in watch.parts_due():
+                        yield part
                 result: TrainedModel = task.result()
                 model = await asyncio.to_thread(result.model.read_bytes)
                 index = await asyncio.to_thread(result.index.read_bytes)

@@ -10,6 +10,7 @@ Ray replica's, kept by the bot) can be matched to a set without loading it.
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -60,12 +61,13 @@ def checkpoint_set(folder: Path) -> str | None:
     return marker.read_text().strip() or None
 
 
-def place_checkpoint(folder: Path, source: Path | bytes, source_hash: str) -> Path:
-    """Put a checkpoint made elsewhere (a file's copy, or its bytes) into ``folder`` for the
-    training set ``source_hash``; the next run on that set resumes from it."""
+def place_checkpoint(folder: Path, source: Path, source_hash: str, *, move: bool = False) -> Path:
+    """Put a checkpoint made elsewhere into ``folder`` for the training set ``source_hash``;
+    the next run on that set resumes from it. ``source`` is copied, or with ``move`` (a
+    whole file already on ``folder``'s file system) renamed into place."""
     path = checkpoint_path(folder)
-    if isinstance(source, bytes):
-        atomic_write_bytes(path, source)
+    if move:
+        os.replace(source, path)
     else:
         atomic_copy(source, path)
     atomic_write_bytes(folder / SET_NAME, source_hash.encode())
