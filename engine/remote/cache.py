@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from engine.files import atomic_write_bytes
+from engine.files import TEMP_PREFIX, atomic_write_bytes
 from engine.remote.errors import BlobMissingError
 
 
@@ -26,9 +28,9 @@ class BlobCache:
             raise ValueError(f"not a content hash and suffix: {digest!r} {suffix!r}")
         return self.folder / f"{digest}{suffix}"
 
-    async def fetch(self, digest: str, suffix: str = "") -> Path:
+    async def fetch(self, digest: str, suffix: str = "", pieces: tuple[str, ...] = ()) -> Path:
         """The blob's file here (named by hash, with ``suffix`` for readers that look at
-        it), fetched from the registry the first time."""
+        it), fetched from the registry the first time: whole, or piece by piece."""
         path = self.path(digest, suffix)
         if path.is_file():
             with contextlib.suppress(OSError):
@@ -40,11 +42,10 @@ class BlobCache:
         future: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
         self._fetching[path.name] = future
         try:
-            refs = await self._registry.get.remote(digest)
-            if not refs:
-                raise BlobMissingError(f"the cluster no longer holds blob {digest[:12]}")
-            data: bytes = await refs[0]
-            await asyncio.to_thread(atomic_write_bytes, path, data)
+            if pieces:
+                await self._assemble(path, digest, pieces)
+            else:
+                await asyncio.to_thread(atomic_write_bytes, path, await self._piece(digest))
             await asyncio.to_thread(self._trim)
             future.set_result(path)
             return path
@@ -55,6 +56,35 @@ class BlobCache:
         finally:
             del self._fetching[path.name]
 
+    async def _piece(self, digest: str) -> bytes:
+        refs = await self._registry.get.remote(digest)
+        if not refs:
+            raise BlobMissingError(f"the cluster no longer holds blob {digest[:12]}")
+        data: bytes = await refs[0]
+        return data
+
+    async def _assemble(self, path: Path, digest: str, pieces: tuple[str, ...]) -> None:
+        """Write the pieces in order, one in memory at a time and every write off the event
+        loop (a replica's loop streams speech); the file appears only whole and matching
+        ``digest``."""
+        fd, name = await asyncio.to_thread(
+            tempfile.mkstemp, prefix=TEMP_PREFIX, suffix=path.suffix, dir=self.folder
+        )
+        temporary, whole = Path(name), hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for piece in pieces:
+                    data = await self._piece(piece)
+                    whole.update(data)
+                    await asyncio.to_thread(handle.write, data)
+                await asyncio.to_thread(_flush_to_disk, handle)
+            if whole.hexdigest() != digest:
+                raise BlobMissingError(f"the cluster's pieces of blob {digest[:12]} do not match")
+            await asyncio.to_thread(os.replace, temporary, path)
+        except BaseException:
+            await asyncio.shield(asyncio.to_thread(temporary.unlink, True))
+            raise
+
     def _trim(self) -> None:
         files = [(entry.stat().st_mtime, entry) for entry in self.folder.iterdir()]
         total = sum(entry.stat().st_size for _, entry in files)
@@ -63,3 +93,8 @@ class BlobCache:
                 break
             total -= entry.stat().st_size
             entry.unlink(missing_ok=True)
+
+
+def _flush_to_disk(handle: BinaryIO) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())

@@ -15,12 +15,19 @@ from engine.cover.result import CoverResult
 from engine.singing.singer import SingingParams
 from engine.training.progress import TrainedModel
 
+PIECE_BYTES = 32 * 1024**2
+"""The most bytes one value carries between the bot and a replica: larger files (a
+training checkpoint is about 1.3 GB) travel in pieces, and neither side holds them whole."""
+
 
 @dataclass(frozen=True, slots=True)
 class Blob:
     digest: str
+    """The whole file's content hash."""
     suffix: str = ""
     """Kept on the replica's copy, for readers that look at a file's extension."""
+    pieces: tuple[str, ...] = ()
+    """The hashes of its pieces in order, for a file sent in pieces; none: one blob."""
 
 
 @dataclass(frozen=True, slots=True)

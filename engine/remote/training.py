@@ -1,10 +1,10 @@
 """Trainings on replicas that survive their replica: checkpoints travel back to the caller.
 
 A replica's work folder dies with it. So the replica sends each new checkpoint back (the
-first at once, then at most every :data:`UPLOAD_EVERY_S`: a real-size one is about 1.3 GB,
-sent in pieces of :data:`PIECE_BYTES`), the caller keeps it in its own work folder exactly
-where the embedded engine keeps its checkpoints, and every attempt — the retry after a
-lost replica, or the bot's recovery after a restart — sends the kept checkpoint with the
+first at once, then at most every :data:`UPLOAD_EVERY_S`; a real-size one is about 1.3 GB
+and travels in pieces), the caller keeps it in its own work folder exactly where the
+embedded engine keeps its checkpoints, and every attempt — the retry after a lost
+replica, or the bot's recovery after a restart — sends the kept checkpoint with the
 request. The engine on the replica resumes from it when it belongs to the same training
 set, and starts over otherwise.
 """
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from engine.files import TEMP_PREFIX
+from engine.remote import messages
 from engine.remote.messages import Blob, ResumePoint, TrainingCheckpointPart
 from engine.training.checkpoints import checkpoint_path, checkpoint_set, place_checkpoint
 from engine.training.service import CHECKPOINT_FOLDER
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 UPLOAD_EVERY_S = 300.0
 """The most often a replica sends a training's checkpoint back (after the first): what a
 lost replica costs is at most this much training, plus the epochs to the next checkpoint."""
-PIECE_BYTES = 32 * 1024**2
-"""The most of a checkpoint either side holds in memory while one travels."""
 
 
 def checkpoints_in(work_dir: Path) -> Path:
@@ -70,11 +69,11 @@ class CheckpointWatch:
     """On the replica: notices when the run wrote a new checkpoint worth sending."""
 
     def __init__(
-        self, folder: Path, every_s: float = UPLOAD_EVERY_S, piece_bytes: int = PIECE_BYTES
+        self, folder: Path, every_s: float = UPLOAD_EVERY_S, piece_bytes: int | None = None
     ) -> None:
         self.folder = folder
         self.every_s = every_s
-        self.piece_bytes = piece_bytes
+        self.piece_bytes = piece_bytes or messages.PIECE_BYTES
         self._seen = self._stamp()
         """A checkpoint already here (one the caller sent) is not sent back."""
         self._sent_at: float | None = None

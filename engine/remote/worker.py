@@ -99,14 +99,12 @@ class VoiceWorker:
         )
 
     async def _voice_files(self, voice: VoiceBlobs) -> VoiceProfile:
-        conditionals = await self._blobs.fetch(voice.conditionals.digest)
-        reference = None
-        if voice.reference is not None:
-            reference = await self._blobs.fetch(voice.reference.digest, voice.reference.suffix)
+        conditionals = await self._file(voice.conditionals)
+        reference = await self._file(voice.reference) if voice.reference is not None else None
         return self._profile(conditionals, reference)
 
     async def _file(self, blob: Blob) -> Path:
-        return await self._blobs.fetch(blob.digest, blob.suffix)
+        return await self._blobs.fetch(blob.digest, blob.suffix, blob.pieces)
 
     # speech -----------------------------------------------------------------------------
     async def speak(

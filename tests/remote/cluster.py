@@ -16,7 +16,7 @@ OBJECT_STORE_BYTES = 300 * 1024 * 1024
 
 
 RUNTIME_ENV = {
-    "worker_process_setup_hook": "tests.remote.hooks.shrink_t3",
+    "worker_process_setup_hook": "tests.remote.hooks.set_up_worker",
     "env_vars": {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
 }
 

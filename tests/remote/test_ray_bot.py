@@ -35,12 +35,13 @@ from engine.api import (
     WorkerLostError,
     describe_workers,
 )
-from engine.training.checkpoints import checkpoint_set
+from engine.training.checkpoints import checkpoint_path, checkpoint_set
 from tests.bot.cover_support import COVER_WAIT_S, cover, enrol
 from tests.bot.speech_support import in_voice, say
 from tests.conftest import TEST_TOKEN, started_bot
 from tests.fakediscord import FakeDiscord, FakeGuild
 from tests.remote.cluster import kill_replica, local_cluster
+from tests.remote.hooks import TEST_PIECE_BYTES
 
 LONG_TEXT = " ".join(f"Sentence {n} goes on." for n in range(8))
 LOST_SENTENCE = WorkerLostError("x").for_member()
@@ -225,3 +226,5 @@ async def test_a_training_resumes_from_its_checkpoint_when_its_replica_dies(
     assert (info.version, info.sample_rate, info.has_f0) == (RvcVersion.V2, 40_000, True)
     after = [report for report in reports[before:] if report.stage == "training"]
     assert after and min(report.epoch for report in after) >= 1  # not from scratch
+    # The checkpoint went back and forth in pieces (the test clusters' piece is small).
+    assert checkpoint_path(work / "checkpoints").stat().st_size > 2 * TEST_PIECE_BYTES
