@@ -17,11 +17,11 @@ from engine.remote.errors import BlobMissingError, WorkerLostError
 from engine.remote.messages import (
     CoverDone,
     CoverProgress,
-    TrainingCheckpointPart,
     TrainingDone,
+    TrainingFilePiece,
 )
 from engine.remote.publish import Publisher
-from engine.remote.training import CheckpointReceiver
+from engine.remote.training import TrainingReceiver
 from engine.training.progress import TrainedModel, TrainingProgress
 
 log = logging.getLogger(__name__)
@@ -90,21 +90,17 @@ async def trained_model(
     """Follow a training on its replica; its checkpoints are kept in ``work_dir``, the
     model and index go into ``output_dir``."""
     items = events(response, "training a model", silence_s)
-    checkpoints = CheckpointReceiver(work_dir)
+    files = TrainingReceiver(work_dir, output_dir)
     try:
         async for event in items:
             if isinstance(event, TrainingProgress):
                 if progress is not None:
                     progress(event)
-            elif isinstance(event, TrainingCheckpointPart):
-                await asyncio.to_thread(checkpoints.accept, event)
+            elif isinstance(event, TrainingFilePiece):
+                await asyncio.to_thread(files.accept, event)
             elif isinstance(event, TrainingDone):
-                model = output_dir / event.result.model.name
-                index = output_dir / event.result.index.name
-                await asyncio.to_thread(atomic_write_bytes, model, event.model)
-                await asyncio.to_thread(atomic_write_bytes, index, event.index)
-                return dataclasses.replace(event.result, model=model, index=index)
+                return await asyncio.to_thread(files.finish, event.result)
     finally:
-        await asyncio.to_thread(checkpoints.discard)
+        await asyncio.to_thread(files.discard)
         await items.aclose()
     raise WorkerLostError("the worker training a model ended without the model")

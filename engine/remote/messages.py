@@ -7,6 +7,7 @@ cluster's registry (:mod:`engine.remote.registry`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from engine.config import SingingMethod
 from engine.convert.params import ConversionParams
@@ -63,31 +64,34 @@ class CoverDone:
     data: bytes
 
 
+class TrainingFile(StrEnum):
+    """The files a training sends back: its checkpoints now and then, then its results."""
+
+    CHECKPOINT = "checkpoint"
+    MODEL = "model"
+    INDEX = "index"
+
+
 @dataclass(frozen=True, slots=True)
-class TrainingDone:
-    """The trained model: its metadata (paths on the replica) and its two files' bytes."""
+class TrainingFilePiece:
+    """A piece of a file a training sends back (:mod:`engine.remote.pieces`). A checkpoint
+    lets the caller resume the training elsewhere (:mod:`engine.remote.training`); a
+    real-size one is about 1.3 GB, an index can be hundreds of MB."""
 
-    result: TrainedModel
-    model: bytes
-    index: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingCheckpointPart:
-    """A piece of a training's latest checkpoint, sent back so that the caller can resume
-    it elsewhere (:mod:`engine.remote.training`). A real-size checkpoint is about 1.3 GB:
-    it travels in order, in pieces, and neither side holds it whole."""
-
-    source_hash: str
-    """The training set it belongs to."""
+    file: TrainingFile
     offset: int
     data: bytes
     size: int
-    """The whole checkpoint's bytes."""
+    """The whole file's bytes."""
+    source_hash: str = ""
+    """A checkpoint's training set."""
 
-    @property
-    def last(self) -> bool:
-        return self.offset + len(self.data) >= self.size
+
+@dataclass(frozen=True, slots=True)
+class TrainingDone:
+    """The trained model's metadata (paths on the replica); its files came before it."""
+
+    result: TrainedModel
 
 
 @dataclass(frozen=True, slots=True)

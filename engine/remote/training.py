@@ -12,19 +12,17 @@ set, and starts over otherwise.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import logging
-import os
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import BinaryIO
 
-from engine.files import TEMP_PREFIX
 from engine.remote import messages
-from engine.remote.messages import Blob, ResumePoint, TrainingCheckpointPart
+from engine.remote.messages import Blob, ResumePoint, TrainingFile, TrainingFilePiece
+from engine.remote.pieces import PieceReader, PiecesOutOfOrderError, PieceWriter
 from engine.training.checkpoints import checkpoint_path, checkpoint_set, place_checkpoint
+from engine.training.progress import TrainedModel
 from engine.training.service import CHECKPOINT_FOLDER
 
 log = logging.getLogger(__name__)
@@ -39,30 +37,24 @@ def checkpoints_in(work_dir: Path) -> Path:
     return work_dir / CHECKPOINT_FOLDER
 
 
-class CheckpointUpload:
-    """On the replica: one checkpoint being sent, read in pieces from the file as it was
-    when it became due (held open: a newer checkpoint replacing it mid-way is not mixed in)."""
+async def file_pieces(
+    reader: PieceReader, file: TrainingFile, source_hash: str = ""
+) -> AsyncIterator[TrainingFilePiece]:
+    """On the replica: a file's pieces, read off the event loop one at a time."""
+    try:
+        while (piece := await asyncio.to_thread(reader.next_piece)) is not None:
+            offset, data = piece
+            yield TrainingFilePiece(file, offset, data, reader.size, source_hash)
+    finally:
+        reader.close()
 
-    def __init__(self, handle: BinaryIO, source_hash: str, piece_bytes: int) -> None:
-        self._handle = handle
-        self._source_hash = source_hash
-        self._piece_bytes = piece_bytes
-        self._size = os.fstat(handle.fileno()).st_size
-        self._offset = 0
 
-    def next_part(self) -> TrainingCheckpointPart | None:
-        """The next piece, or None once all were read (blocking IO)."""
-        if self._offset >= self._size:
-            return None
-        data = self._handle.read(min(self._piece_bytes, self._size - self._offset))
-        if not data:
-            raise OSError(f"the checkpoint ended {self._size - self._offset} bytes early")
-        part = TrainingCheckpointPart(self._source_hash, self._offset, data, self._size)
-        self._offset += len(data)
-        return part
-
-    def close(self) -> None:
-        self._handle.close()
+async def result_pieces(result: TrainedModel) -> AsyncIterator[TrainingFilePiece]:
+    """On the replica: the trained model's files, in pieces."""
+    for file, path in ((TrainingFile.MODEL, result.model), (TrainingFile.INDEX, result.index)):
+        reader = await asyncio.to_thread(PieceReader.open, path, messages.PIECE_BYTES)
+        async for piece in file_pieces(reader, file):
+            yield piece
 
 
 class CheckpointWatch:
@@ -85,8 +77,9 @@ class CheckpointWatch:
             return None
         return stat.st_mtime_ns, stat.st_size
 
-    def due(self) -> CheckpointUpload | None:
-        """The newest checkpoint, when it is new and one may be sent now (blocking IO)."""
+    def due(self) -> tuple[PieceReader, str] | None:
+        """The newest checkpoint (held open) and its training set, when it is new and one
+        may be sent now (blocking IO)."""
         now = time.monotonic()
         if self._sent_at is not None and now - self._sent_at < self.every_s:
             return None
@@ -94,72 +87,72 @@ class CheckpointWatch:
         if source_hash is None:
             return None
         try:
-            handle = checkpoint_path(self.folder).open("rb")
+            reader = PieceReader.open(checkpoint_path(self.folder), self.piece_bytes)
         except FileNotFoundError:
             return None
-        stat = os.fstat(handle.fileno())
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = reader.stamp
         if stamp == self._seen:
-            handle.close()
+            reader.close()
             return None
         self._seen, self._sent_at = stamp, now
-        return CheckpointUpload(handle, source_hash, self.piece_bytes)
+        return reader, source_hash
 
-    async def parts_due(self) -> AsyncIterator[TrainingCheckpointPart]:
-        """The pieces of the newest checkpoint when one is due (none otherwise), read off
-        the event loop one at a time."""
-        upload = await asyncio.to_thread(self.due)
-        if upload is None:
-            return
+    async def pieces_due(self) -> AsyncIterator[TrainingFilePiece]:
+        """The pieces of the newest checkpoint when one is due (none otherwise)."""
+        due = await asyncio.to_thread(self.due)
+        if due is not None:
+            async for piece in file_pieces(due[0], TrainingFile.CHECKPOINT, due[1]):
+                yield piece
+
+
+class TrainingReceiver:
+    """On the caller: the files a training sends back, each written into a temporary file
+    beside where it goes. A checkpoint replaces the kept one once it is whole; the model
+    and its index are placed when the training reports it is done. A stream that ends
+    mid-way (a lost replica) leaves the kept checkpoint as it was and nothing else behind.
+    Blocking IO throughout."""
+
+    def __init__(self, work_dir: Path, output_dir: Path) -> None:
+        self.checkpoints = checkpoints_in(work_dir)
+        self.output_dir = output_dir
+        self._writers: dict[TrainingFile, PieceWriter] = {}
+
+    def accept(self, piece: TrainingFilePiece) -> None:
+        """Take one piece (a new file starts at offset 0)."""
+        if piece.offset == 0:
+            self._drop(piece.file)
+            folder = self.checkpoints if piece.file is TrainingFile.CHECKPOINT else self.output_dir
+            self._writers[piece.file] = PieceWriter(folder, ".pt")
+        writer = self._writers.get(piece.file)
         try:
-            while (part := await asyncio.to_thread(upload.next_part)) is not None:
-                yield part
-        finally:
-            upload.close()
-
-
-class CheckpointReceiver:
-    """On the caller: writes a checkpoint's pieces into a temporary file beside the kept
-    checkpoint, which is replaced only once the last piece is in. A stream that ends
-    mid-way (a lost replica) leaves the kept one as it was. Blocking IO throughout."""
-
-    def __init__(self, work_dir: Path) -> None:
-        self.folder = checkpoints_in(work_dir)
-        self._incoming: tuple[BinaryIO, Path] | None = None
-        self._expected: tuple[str, int, int] | None = None
-        """(training set, next offset, size) of the checkpoint coming in."""
-
-    def accept(self, part: TrainingCheckpointPart) -> Path | None:
-        """Take one piece; the kept checkpoint's path once the last one is in."""
-        if part.offset == 0:
-            self.discard()
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".pt", dir=self.folder)
-            self._incoming = (os.fdopen(fd, "wb"), Path(name))
-        elif self._expected != (part.source_hash, part.offset, part.size):
+            if writer is None:
+                raise PiecesOutOfOrderError(f"a {piece.file} piece at {piece.offset} came first")
+            whole = writer.write(piece.offset, piece.data, piece.size)
+        except PiecesOutOfOrderError:
+            self._drop(piece.file)
+            if piece.file is not TrainingFile.CHECKPOINT:
+                raise
             log.warning("a checkpoint piece came out of order; this checkpoint is dropped")
-            self.discard()
-            return None
-        assert self._incoming is not None
-        handle, temporary = self._incoming
-        handle.write(part.data)
-        self._expected = (part.source_hash, part.offset + len(part.data), part.size)
-        if not part.last:
-            return None
-        handle.flush()
-        os.fsync(handle.fileno())
-        handle.close()
-        self._incoming, self._expected = None, None
-        return place_checkpoint(self.folder, temporary, part.source_hash, move=True)
+            return
+        if whole and piece.file is TrainingFile.CHECKPOINT:
+            del self._writers[piece.file]
+            place_checkpoint(self.checkpoints, writer.temporary, piece.source_hash, move=True)
+
+    def finish(self, result: TrainedModel) -> TrainedModel:
+        """The trained model with its files placed in the output folder."""
+        model = self._writers.pop(TrainingFile.MODEL).place(self.output_dir / result.model.name)
+        index = self._writers.pop(TrainingFile.INDEX).place(self.output_dir / result.index.name)
+        return dataclasses.replace(result, model=model, index=index)
 
     def discard(self) -> None:
-        """Drop a checkpoint that did not arrive whole."""
-        if self._incoming is not None:
-            handle, temporary = self._incoming
-            handle.close()
-            with contextlib.suppress(FileNotFoundError):
-                temporary.unlink()
-        self._incoming, self._expected = None, None
+        """Drop whatever did not arrive whole."""
+        for file in list(self._writers):
+            self._drop(file)
+
+    def _drop(self, file: TrainingFile) -> None:
+        writer = self._writers.pop(file, None)
+        if writer is not None:
+            writer.discard()
 
 
 async def resume_point(

@@ -33,12 +33,12 @@ from engine.remote.messages import (
     CoverProgress,
     CoverRequest,
     ResumePoint,
-    TrainingCheckpointPart,
     TrainingDone,
+    TrainingFilePiece,
     VoiceBlobs,
 )
 from engine.remote.registry import registry
-from engine.remote.training import CheckpointWatch, checkpoints_in
+from engine.remote.training import CheckpointWatch, checkpoints_in, result_pieces
 from engine.speech import SpeechChunk
 from engine.training.checkpoints import place_checkpoint
 from engine.training.params import TrainingParams
@@ -195,9 +195,9 @@ class VoiceWorker:
         params: TrainingParams,
         name: str,
         resume: ResumePoint | None = None,
-    ) -> AsyncGenerator[TrainingProgress | TrainingCheckpointPart | TrainingDone, None]:
+    ) -> AsyncGenerator[TrainingProgress | TrainingFilePiece | TrainingDone, None]:
         """Progress as it comes with new checkpoints now and then (the run resumes from
-        ``resume``), then the model's and the index's bytes."""
+        ``resume``), then the model's and the index's files, all in pieces, then done."""
         with self._working():
             files = [await self._file(source) for source in sources]
             folder = Path(tempfile.mkdtemp(dir=self._root, prefix="train-"))
@@ -220,12 +220,12 @@ class VoiceWorker:
             try:
                 async for update in _progress_until_done(task, updates):
                     yield update
-                    async for part in watch.parts_due():
-                        yield part
+                    async for piece in watch.pieces_due():
+                        yield piece
                 result: TrainedModel = task.result()
-                model = await asyncio.to_thread(result.model.read_bytes)
-                index = await asyncio.to_thread(result.index.read_bytes)
-                yield TrainingDone(result, model, index)
+                async for piece in result_pieces(result):
+                    yield piece
+                yield TrainingDone(result)
             finally:
                 await asyncio.to_thread(shutil.rmtree, folder, True)
 
