@@ -25,6 +25,7 @@ from engine.tts.chatterbox_prompt import conditioning, guided_text_tokens, turbo
 from engine.tts.decode.params import DecodeParams
 from engine.tts.errors import ModelNotDownloadedError
 from engine.tts.params import SpeechParams, token_budget
+from engine.tts.quiet import quiet_chatterbox_progress
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ class ChatterboxBackend:
             return
         folder = self.weights_folder()
         module = _module(self.variant)
+        quiet_chatterbox_progress()
         model_class = {
             TTSModel.ORIGINAL: "ChatterboxTTS",
             TTSModel.TURBO: "ChatterboxTurboTTS",

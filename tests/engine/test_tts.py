@@ -135,6 +135,17 @@ async def test_speech_chunks_are_finite_mono_24k(three_sentences: InstrumentedRu
         assert np.isfinite(chunk.samples).all()
 
 
+async def test_chatterboxs_own_loop_prints_no_progress_bar(
+    engine: Engine, enrolled: VoiceProfile, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The serial path runs T3's own sampling loop, which draws a tqdm bar per sentence."""
+    capfd.readouterr()
+    await engine.synthesize(enrolled, "Quiet please.", FAST)
+    captured = capfd.readouterr()
+    assert "Sampling" not in captured.err + captured.out
+    assert "it/s]" not in captured.err and "s/it]" not in captured.err
+
+
 async def test_same_seed_same_audio(engine: Engine, enrolled: VoiceProfile) -> None:
     first = await engine.synthesize(enrolled, "Seeded speech.", FAST)
     second = await engine.synthesize(enrolled, "Seeded speech.", FAST)
