@@ -12,10 +12,11 @@ set, and starts over otherwise.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
 
 from engine.remote import messages
@@ -39,7 +40,7 @@ def checkpoints_in(work_dir: Path) -> Path:
 
 async def file_pieces(
     reader: PieceReader, file: TrainingFile, source_hash: str = ""
-) -> AsyncIterator[TrainingFilePiece]:
+) -> AsyncGenerator[TrainingFilePiece, None]:
     """On the replica: a file's pieces, read off the event loop one at a time."""
     try:
         while (piece := await asyncio.to_thread(reader.next_piece)) is not None:
@@ -49,12 +50,13 @@ async def file_pieces(
         reader.close()
 
 
-async def result_pieces(result: TrainedModel) -> AsyncIterator[TrainingFilePiece]:
+async def result_pieces(result: TrainedModel) -> AsyncGenerator[TrainingFilePiece, None]:
     """On the replica: the trained model's files, in pieces."""
     for file, path in ((TrainingFile.MODEL, result.model), (TrainingFile.INDEX, result.index)):
         reader = await asyncio.to_thread(PieceReader.open, path, messages.PIECE_BYTES)
-        async for piece in file_pieces(reader, file):
-            yield piece
+        async with contextlib.aclosing(file_pieces(reader, file)) as pieces:
+            async for piece in pieces:
+                yield piece
 
 
 class CheckpointWatch:
@@ -97,12 +99,15 @@ class CheckpointWatch:
         self._seen, self._sent_at = stamp, now
         return reader, source_hash
 
-    async def pieces_due(self) -> AsyncIterator[TrainingFilePiece]:
+    async def pieces_due(self) -> AsyncGenerator[TrainingFilePiece, None]:
         """The pieces of the newest checkpoint when one is due (none otherwise)."""
         due = await asyncio.to_thread(self.due)
         if due is not None:
-            async for piece in file_pieces(due[0], TrainingFile.CHECKPOINT, due[1]):
-                yield piece
+            reader, source_hash = due
+            pieces = file_pieces(reader, TrainingFile.CHECKPOINT, source_hash)
+            async with contextlib.aclosing(pieces):
+                async for piece in pieces:
+                    yield piece
 
 
 class TrainingReceiver:

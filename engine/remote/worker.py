@@ -220,11 +220,13 @@ class VoiceWorker:
             try:
                 async for update in _progress_until_done(task, updates):
                     yield update
-                    async for piece in watch.pieces_due():
-                        yield piece
+                    async with contextlib.aclosing(watch.pieces_due()) as checkpoint:
+                        async for piece in checkpoint:
+                            yield piece
                 result: TrainedModel = task.result()
-                async for piece in result_pieces(result):
-                    yield piece
+                async with contextlib.aclosing(result_pieces(result)) as results:
+                    async for piece in results:
+                        yield piece
                 yield TrainingDone(result)
             finally:
                 await asyncio.to_thread(shutil.rmtree, folder, True)
