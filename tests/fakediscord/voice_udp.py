@@ -6,6 +6,7 @@ the socket, not when the (shared) event loop got round to it.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import threading
@@ -20,6 +21,11 @@ from tests.fakediscord.voice_session import ReceivedPacket, VoiceSession
 HOST = "127.0.0.1"
 _MAX_DATAGRAM = 4096
 _POLL_S = 0.1
+DISCOVERY_ROUND_TRIP_S = 0.05
+"""How long the IP discovery answer takes, as over a network. discord.py 2.7.1 sends the
+request before it listens for the answer; on a reconnect its socket reader is already
+waiting on the socket, so an answer faster than that gap is read and dropped, and the
+handshake hangs. Loopback answered within it when the cores were busy."""
 
 
 @dataclass
@@ -40,6 +46,8 @@ class UdpVoiceReceiver:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fake-voice-udp", daemon=True)
         self.discoveries = 0
+        self.lose_discoveries = 0
+        """How many of the next IP discovery requests go unanswered."""
         self.stray_packets = 0
         """Packets whose ssrc the voice gateway never handed out."""
 
@@ -82,8 +90,17 @@ class UdpVoiceReceiver:
 
     def _answer_discovery(self, packet: bytes, sender: tuple[str, int]) -> None:
         self.discoveries += 1
+        if self.lose_discoveries > 0:
+            self.lose_discoveries -= 1  # lost on the way, as UDP may
+            return
         reply = rtp.discovery_response(rtp.discovery_ssrc(packet), sender[0], sender[1])
-        self._socket.sendto(reply, sender)
+        answer = threading.Timer(DISCOVERY_ROUND_TRIP_S, self._send, (reply, sender))
+        answer.daemon = True
+        answer.start()
+
+    def _send(self, reply: bytes, to: tuple[str, int]) -> None:
+        with contextlib.suppress(OSError):  # the fake stopped meanwhile
+            self._socket.sendto(reply, to)
 
     def _receive_rtp(self, packet: bytes, arrival: float) -> None:
         try:
