@@ -78,7 +78,10 @@ class ParrotBot(commands.Bot):
         self._cover_runner: CoverRunner | None = None
         self._training_runner: TrainingRunner | None = None
         self.players = PlayerRegistry(
-            self.engine, max_queue=settings.max_queue_per_guild, admit=self._may_speak
+            self.engine,
+            max_queue=settings.max_queue_per_guild,
+            admit=self._may_speak,
+            connect_timeout=settings.voice_connect_timeout_seconds,
         )
 
     @property

@@ -61,6 +61,7 @@ def test_source_plays_silence_while_waiting_and_ends_after_finish() -> None:
     assert source.read() == b""
     assert source.underruns == 1
     assert source.frames_played == 2
+    assert source.played_to_end
 
 
 def test_source_refuses_partial_frames() -> None:
@@ -73,6 +74,7 @@ def test_cleanup_ends_playback_at_the_next_read() -> None:
     source.feed([bytes(FRAME_BYTES)] * 10)
     source.cleanup()
     assert source.read() == b""
+    assert not source.played_to_end  # stopped (or given up on) with frames left: cut off
 
 
 def test_feeding_from_another_thread_keeps_every_frame_in_order() -> None:

@@ -13,20 +13,18 @@ import discord
 
 from bot.errors import describe_failure
 from bot.voice.pcm import DiscordPcmStream
+from bot.voice.reconnect import NotInVoiceError, connected_voice
 from bot.voice.source import StreamingSource
 from engine.api import ParrotError, SpeechParams, VoiceEngine, VoiceProfile
 
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str], Awaitable[None]]
+CUT_OFF = "My voice connection dropped while I was saying that, so the rest was not heard."
 
 
 class QueueFullError(ParrotError):
     """The server's speech queue is at its bound."""
-
-
-class NotInVoiceError(ParrotError):
-    """The bot lost its voice connection between queueing and playing."""
 
 
 @dataclass(slots=True)
@@ -78,11 +76,14 @@ class GuildPlayer:
         idle_timeout: float,
         on_idle_leave: Callable[[GuildPlayer], Awaitable[None]] | None = None,
         reconnect_grace: float = 20.0,
+        connect_timeout: float = 20.0,
         admit: Admission | None = None,
     ) -> None:
         self.guild = guild
         self._admit = admit
         self.reconnect_grace = reconnect_grace
+        """How long a reconnect by discord.py is waited for before joining afresh."""
+        self.connect_timeout = connect_timeout
         self.engine = engine
         self.max_queue = max_queue
         self.idle_timeout = idle_timeout
@@ -217,22 +218,10 @@ class GuildPlayer:
             with contextlib.suppress(discord.HTTPException):
                 await utterance.notify(message)
 
-    async def _connected_voice(self) -> discord.VoiceClient:
-        """The server's voice client, waiting out a reconnect (a voice server failover
-        leaves it disconnected for a moment) but not a real disconnection."""
-        deadline = time.monotonic() + self.reconnect_grace
-        while True:
-            voice = self.guild.voice_client
-            if not isinstance(voice, discord.VoiceClient):
-                raise NotInVoiceError("I am not connected to a voice channel any more; use /join")
-            if voice.is_connected():
-                return voice
-            if time.monotonic() > deadline:
-                raise NotInVoiceError("I lost my voice connection and could not get it back")
-            await asyncio.sleep(0.1)
-
     async def _play(self, utterance: Utterance) -> PlaybackReport | None:
-        voice = await self._connected_voice()
+        voice = await connected_voice(
+            self.guild, grace=self.reconnect_grace, connect_timeout=self.connect_timeout
+        )
         loop = asyncio.get_running_loop()
         finished = asyncio.Event()
         playback_error: list[BaseException] = []
@@ -259,7 +248,9 @@ class GuildPlayer:
                     if chunks == 1:
                         first_audio = time.perf_counter() - started
                         voice.play(source, after=after)
-            if pcm is not None:
+                    if finished.is_set():  # cut off (the source never ends by itself)
+                        break
+            if pcm is not None and not finished.is_set():
                 source.feed(await asyncio.to_thread(pcm.finish))
             source.finish()
             if chunks:
@@ -269,6 +260,8 @@ class GuildPlayer:
                 voice.stop()  # a skip or a failure mid-way: the player thread lets go
         if playback_error:
             raise playback_error[0]
+        if chunks and not source.played_to_end:  # discord.py gave up waiting for a reconnect
+            raise NotInVoiceError(CUT_OFF)
         return PlaybackReport(
             chunks, audio_seconds, time.perf_counter() - started, first_audio, source.underruns
         )

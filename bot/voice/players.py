@@ -21,9 +21,11 @@ class PlayerRegistry:
         *,
         max_queue: int,
         admit: Admission | None = None,
+        connect_timeout: float = 20.0,
     ) -> None:
         self._engine = engine
         self._max_queue = max_queue
+        self._connect_timeout = connect_timeout
         self._admit = admit
         self._players: dict[int, GuildPlayer] = {}
 
@@ -40,6 +42,8 @@ class PlayerRegistry:
                 idle_timeout=idle_timeout,
                 on_idle_leave=self._leave_idle,
                 admit=self._admit,
+                reconnect_grace=self._connect_timeout,
+                connect_timeout=self._connect_timeout,
             )
             self._players[guild.id] = player
         else:

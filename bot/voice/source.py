@@ -26,6 +26,8 @@ class StreamingSource(discord.AudioSource):
         self._finished = threading.Event()
         self.frames_played = 0
         self.underruns = 0
+        self.played_to_end = False
+        """Whether every frame was played (False: the player stopped or gave up first)."""
 
     # event-loop side --------------------------------------------------------------------
     def feed(self, frames: Iterable[bytes]) -> None:
@@ -57,6 +59,7 @@ class StreamingSource(discord.AudioSource):
             try:  # frames fed just before finish() was called
                 frame = self._frames.popleft()
             except IndexError:
+                self.played_to_end = True
                 return b""
         self.frames_played += 1
         return frame

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from unittest.mock import ANY
 
+import discord
 import numpy as np
 import pytest
 import pytest_asyncio
@@ -227,6 +228,43 @@ async def test_skip_stop_queue_and_recovery_after_a_voice_server_failover(
     await fake.wait_for(lambda: bool(leave.followups), 30)
     assert "Left the voice channel" in reply_text(leave)
     await eventually(lambda: not fake.voice.is_connected(guild.id), "the bot to leave", 10)
+
+
+async def test_speech_queued_when_a_failover_left_the_connection_half_open(
+    stage: Stage, spy: SpeechSpy
+) -> None:
+    """discord.py's reconnect waits for ever for a lost IP discovery answer: the sentence
+    playing is cut off (its requester told), the next one joins the channel afresh."""
+    fake, guild, parrot = stage.fake, stage.guild, stage.bot
+    member, voice = fake.add_member(guild, "uma"), olive(stage)
+    await in_voice(parrot, fake, guild, member)
+    session = fake.voice_session(guild)
+    heard = len(session.voiced_packets)
+    await say(fake, guild, member, "Hello.", voice=voice.id)
+    await session.wait_for_packets(heard + 5, timeout=60)  # the session outlives one test:
+    await session.wait_for_silence(timeout=60)  # its silence after this test's audio
+    player, connections = parrot.players.get(guild.id), len(session.connections)
+    bot_voice = parrot.get_guild(guild.id).voice_client  # type: ignore[union-attr]
+    assert player is not None and isinstance(bot_voice, discord.VoiceClient)
+    grace, player.reconnect_grace = player.reconnect_grace, 1.0
+    # How long discord.py's player waits for its reconnect (VoiceClient.timeout, read-only).
+    bot_voice._connection.timeout = 2.0
+    try:
+        heard = len(session.voiced_packets)
+        cut = await say(fake, guild, member, "One. Two. Three. Four. Five.", voice=voice.id)
+        after = await say(fake, guild, member, "Back again.", voice=voice.id)
+        await session.wait_for_packets(heard + 5, timeout=60)
+        fake.voice.udp.lose_discoveries = 1
+        await fake.drop_voice(guild)
+        dropped = "My voice connection dropped while I was saying that"
+        await fake.wait_for(lambda: any(dropped in text for text in cut.texts()), 60)
+        await eventually(lambda: any(c.text == "Back again." for c in spy.chunks), "the next")
+        await session.wait_for_silence(timeout=60)
+    finally:
+        player.reconnect_grace = grace
+    assert len(session.connections) == connections + 2  # the stuck reconnect, then a join
+    assert session.voiced_packets[-1].ssrc == session.ssrcs[-1]  # heard on the new one
+    assert not any("voice connection" in text for text in after.texts())
 
 
 async def test_hiding_the_voice_stops_its_speech_playing_and_waiting(
