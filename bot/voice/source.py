@@ -28,6 +28,7 @@ class StreamingSource(discord.AudioSource):
         self.underruns = 0
         self.played_to_end = False
         """Whether every frame was played (False: the player stopped or gave up first)."""
+        self._cleaned = False
 
     # event-loop side --------------------------------------------------------------------
     def feed(self, frames: Iterable[bytes]) -> None:
@@ -59,7 +60,7 @@ class StreamingSource(discord.AudioSource):
             try:  # frames fed just before finish() was called
                 frame = self._frames.popleft()
             except IndexError:
-                self.played_to_end = True
+                self.played_to_end = not self._cleaned
                 return b""
         self.frames_played += 1
         return frame
@@ -68,5 +69,6 @@ class StreamingSource(discord.AudioSource):
         return False
 
     def cleanup(self) -> None:
+        self._cleaned = True
         self._frames.clear()
         self._finished.set()
