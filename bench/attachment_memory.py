@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import subprocess
 import sys
 import tempfile
@@ -26,17 +25,8 @@ import aiohttp
 import discord
 from aiohttp import web
 
+from bench.process_memory import reset_peak, resident_kb
 from bot.attachments import download_attachment
-
-
-def resident_kb(field: str) -> int:
-    status = Path("/proc/self/status").read_text()
-    match = re.search(rf"{field}:\s+(\d+)", status)
-    return int(match[1]) if match else 0
-
-
-def reset_peak() -> None:
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 async def serve(path: Path) -> tuple[web.AppRunner, str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -30,17 +29,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.process_memory import reset_peak, resident_kb  # noqa: E402
+
 WAYS = ("whole", "pieces")
-
-
-def resident_kb(field: str) -> int:
-    status = Path("/proc/self/status").read_text()
-    match = re.search(rf"{field}:\s+(\d+)", status)
-    return int(match[1]) if match else 0
-
-
-def reset_peak() -> None:
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 class Peaks:
@@ -75,6 +66,8 @@ class Sender:
         self._peaks = Peaks()
 
     def ready(self) -> None:
+        import engine.remote.training  # noqa: F401  # its imports (torch) are not the transfer's
+
         self._peaks.start()
 
     def peak(self) -> tuple[float, float]:

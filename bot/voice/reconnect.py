@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 class NotInVoiceError(ParrotError):
-    """The bot lost its voice connection between queueing and playing."""
+    """The bot lost its voice connection before or while speaking."""
 
 
 LOST = "I lost my voice connection and could not get it back; use /join"
