@@ -74,9 +74,7 @@ class BlobCache:
         try:
             with os.fdopen(fd, "wb") as handle:
                 for piece in pieces:
-                    data = await self._piece(piece)
-                    whole.update(data)
-                    await asyncio.to_thread(handle.write, data)
+                    await asyncio.to_thread(_append, handle, whole, await self._piece(piece))
                 await asyncio.to_thread(_flush_to_disk, handle)
             if whole.hexdigest() != digest:
                 raise BlobMissingError(f"the cluster's pieces of blob {digest[:12]} do not match")
@@ -93,6 +91,12 @@ class BlobCache:
                 break
             total -= entry.stat().st_size
             entry.unlink(missing_ok=True)
+
+
+def _append(handle: BinaryIO, whole: Any, data: bytes) -> None:
+    """Write a piece and hash it (tens of ms for a large piece: never on the loop)."""
+    handle.write(data)
+    whole.update(data)
 
 
 def _flush_to_disk(handle: BinaryIO) -> None:

@@ -32,8 +32,8 @@ class Publisher:
         if known is not None and known.digest in self._published:
             return Blob(known.digest, suffix, known.pieces)
         if stat.st_size <= self._piece_bytes:
-            data = await asyncio.to_thread(path.read_bytes)
-            blob = Blob(content_hash(data), suffix)
+            data, digest = await asyncio.to_thread(_read_and_hash, path)
+            blob = Blob(digest, suffix)
             await self._put(blob.digest, data)
         else:
             blob = await self._put_in_pieces(path, suffix)
@@ -42,14 +42,16 @@ class Publisher:
         return blob
 
     async def _put_in_pieces(self, path: Path, suffix: str) -> Blob:
-        whole = hashlib.sha256()
+        whole, size = hashlib.sha256(), self._piece_bytes
         pieces: list[str] = []
         handle: BinaryIO = await asyncio.to_thread(path.open, "rb")
         try:
-            while data := await asyncio.to_thread(handle.read, self._piece_bytes):
-                whole.update(data)
-                pieces.append(content_hash(data))
-                await self._put(pieces[-1], data)
+            while True:
+                data, digest = await asyncio.to_thread(_next_piece, handle, size, whole)
+                if not data:
+                    break
+                pieces.append(digest)
+                await self._put(digest, data)
         finally:
             handle.close()
         return Blob(whole.hexdigest(), suffix, tuple(pieces))
@@ -61,3 +63,16 @@ class Publisher:
     def forget(self) -> None:
         """After a replica missed a blob (the registry restarted): send everything again."""
         self._published.clear()
+
+
+def _read_and_hash(path: Path) -> tuple[bytes, str]:
+    """A small file's bytes and hash (blocking: off the loop)."""
+    data = path.read_bytes()
+    return data, content_hash(data)
+
+
+def _next_piece(handle: BinaryIO, size: int, whole: Any) -> tuple[bytes, str]:
+    """The next piece and its hash, added to the whole file's (blocking: off the loop)."""
+    data = handle.read(size)
+    whole.update(data)
+    return data, content_hash(data)
