@@ -7,12 +7,12 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from engine.files import TEMP_PREFIX, atomic_write_bytes
+from engine.files import atomic_write_bytes
 from engine.remote.errors import BlobMissingError
+from engine.remote.pieces import PieceWriter
 
 
 class BlobCache:
@@ -67,21 +67,17 @@ class BlobCache:
         """Write the pieces in order, one in memory at a time and every write off the event
         loop (a replica's loop streams speech); the file appears only whole and matching
         ``digest``."""
-        fd, name = await asyncio.to_thread(
-            tempfile.mkstemp, prefix=TEMP_PREFIX, suffix=path.suffix, dir=self.folder
-        )
-        temporary, whole = Path(name), hashlib.sha256()
+        writer = await asyncio.to_thread(PieceWriter, self.folder, path.suffix)
+        whole = hashlib.sha256()
         try:
-            with os.fdopen(fd, "wb") as handle:
-                for piece in pieces:
-                    await asyncio.to_thread(_append, handle, whole, await self._piece(piece))
-                await asyncio.to_thread(_flush_to_disk, handle)
+            for piece in pieces:
+                await asyncio.to_thread(_append, writer, whole, await self._piece(piece))
+            await asyncio.to_thread(writer.finish)
             if whole.hexdigest() != digest:
                 raise BlobMissingError(f"the cluster's pieces of blob {digest[:12]} do not match")
-            await asyncio.to_thread(os.replace, temporary, path)
-        except BaseException:
-            await asyncio.shield(asyncio.to_thread(temporary.unlink, True))
-            raise
+            await asyncio.to_thread(writer.place, path)
+        finally:
+            await asyncio.shield(asyncio.to_thread(writer.discard))
 
     def _trim(self) -> None:
         files = [(entry.stat().st_mtime, entry) for entry in self.folder.iterdir()]
@@ -93,12 +89,7 @@ class BlobCache:
             entry.unlink(missing_ok=True)
 
 
-def _append(handle: BinaryIO, whole: Any, data: bytes) -> None:
+def _append(writer: PieceWriter, whole: Any, data: bytes) -> None:
     """Write a piece and hash it (tens of ms for a large piece: never on the loop)."""
-    handle.write(data)
+    writer.append(data)
     whole.update(data)
-
-
-def _flush_to_disk(handle: BinaryIO) -> None:
-    handle.flush()
-    os.fsync(handle.fileno())

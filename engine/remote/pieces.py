@@ -29,7 +29,8 @@ class PieceReader:
         self.size = stat.st_size
         self.stamp = (stat.st_mtime_ns, stat.st_size)
         """What tells this file from a newer one under the same name."""
-        self._offset: int | None = None
+        self._offset = 0
+        self._done = False
 
     @classmethod
     def open(cls, path: Path, piece_bytes: int) -> PieceReader:
@@ -38,13 +39,15 @@ class PieceReader:
     def next_piece(self) -> tuple[int, bytes] | None:
         """(offset, bytes) of the next piece, or None after the last (an empty file is one
         empty piece)."""
-        offset = 0 if self._offset is None else self._offset
-        if self._offset is not None and offset >= self.size:
+        if self._done:
             return None
-        data = self._handle.read(min(self._piece_bytes, self.size - offset))
-        if len(data) != min(self._piece_bytes, self.size - offset):
+        offset = self._offset
+        wanted = min(self._piece_bytes, self.size - offset)
+        data = self._handle.read(wanted)
+        if len(data) != wanted:
             raise OSError(f"{self._handle.name} ended {self.size - offset} bytes early")
-        self._offset = offset + len(data)
+        self._offset += len(data)
+        self._done = self._offset >= self.size
         return offset, data
 
     def close(self) -> None:
@@ -68,15 +71,26 @@ class PieceWriter:
             raise PiecesOutOfOrderError(
                 f"a piece at {offset} of {size} bytes, after {self._written} bytes"
             )
-        self._handle.write(data)
-        self._written += len(data)
+        self.append(data)
         if self._written < size:
             return False
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
-        self._handle = None
+        self.finish()
         return True
+
+    def append(self, data: bytes) -> None:
+        """Add the next piece (the caller keeps the order)."""
+        if self._handle is None:
+            raise PiecesOutOfOrderError(f"a piece after the end ({self._written} bytes)")
+        self._handle.write(data)
+        self._written += len(data)
+
+    def finish(self) -> None:
+        """The file is whole: flush it to disk and close it."""
+        if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            self._handle = None
 
     def place(self, path: Path) -> Path:
         """Rename the whole file to ``path`` (on the same file system)."""
