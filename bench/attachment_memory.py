@@ -25,7 +25,7 @@ import aiohttp
 import discord
 from aiohttp import web
 
-from bench.process_memory import reset_peak, resident_kb
+from bench.process_memory import reset_peak, resident_kb, write_filler
 from bot.attachments import download_attachment
 
 
@@ -89,10 +89,7 @@ def main() -> None:
             asyncio.run(measure(args.way, args.source, args.source.stat().st_size, Path(folder)))
         return
     with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder) / "upload.bin"
-        with source.open("wb") as handle:
-            for _ in range(args.mb):
-                handle.write(bytes(range(256)) * 4096)
+        source = write_filler(Path(folder) / "upload.bin", args.mb)
         print(f"one {args.mb} MB attachment, peak resident memory of the process (MB)")
         print("way\tbefore\tpeak\tgrowth\tseconds")
         for way in ("read", "stream"):

@@ -1,4 +1,4 @@
-"""This process's memory as Linux reports it, for the memory benchmarks."""
+"""This process's memory as Linux reports it, and the large files the memory benchmarks move."""
 
 from __future__ import annotations
 
@@ -16,3 +16,11 @@ def resident_kb(field: str) -> int:
 def reset_peak() -> None:
     """Start ``VmHWM`` over from the current resident set."""
     Path("/proc/self/clear_refs").write_text("5")
+
+
+def write_filler(path: Path, mb: int) -> Path:
+    """A file of ``mb`` MB, written a MB at a time (never held whole)."""
+    with path.open("wb") as handle:
+        for _ in range(mb):
+            handle.write(bytes(range(256)) * 4096)
+    return path

@@ -29,7 +29,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.process_memory import reset_peak, resident_kb  # noqa: E402
+from bench.process_memory import reset_peak, resident_kb, write_filler  # noqa: E402
 
 WAYS = ("whole", "pieces")
 
@@ -147,10 +147,7 @@ def main() -> None:
         child(args.child, args.source)
         return
     with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder) / "checkpoint.pt"
-        with source.open("wb") as handle:
-            for _ in range(args.mb):
-                handle.write(bytes(range(256)) * 4096)
+        source = write_filler(Path(folder) / "checkpoint.pt", args.mb)
         rows = []
         for way in WAYS:
             command = [sys.executable, "-m", "bench.ray_transfer", "--child", way]
